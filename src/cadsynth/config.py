@@ -66,6 +66,7 @@ class ProgramMemberConfig(Section):
     kind: Literal["program"] = "program"
     name: str = "program"
     candidates: int = Field(default=4, ge=1, description="candidates per seed per round")
+    mcq_share: float = Field(default=0.25, ge=0, le=1, description="share of candidates in multiple-choice form")
 
 
 GeneratorConfig = ProgramMemberConfig  # LLM members join this union (discriminated by `kind`)
@@ -101,6 +102,9 @@ class ContextConfig(Section):
 
     learning_rate: float = Field(default=2.0, gt=0, description="step size of the multiplicative update")
     floor: float = Field(default=0.04, ge=0, lt=0.25, description="minimum probability of any option")
+    scope: Literal["global", "per_seed"] = Field(
+        default="global", description="one context for the run, or one per seed as in the paper"
+    )
 
 
 class EndpointPolicy(Section):

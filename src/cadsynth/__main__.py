@@ -1,0 +1,5 @@
+"""`python -m cadsynth` runs the command line."""
+
+from cadsynth.cli import main
+
+main()

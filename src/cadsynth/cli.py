@@ -1,0 +1,230 @@
+"""The `cadsynth` command: parses, loads config, calls the library, renders progress."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from cadsynth.config import ConfigError, dump_config, load_config
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+local_app = typer.Typer(no_args_is_help=True, help="The embedded local models.")
+app.add_typer(local_app, name="local")
+console = Console()
+err = Console(stderr=True)
+
+STAGES = ("generate", "render", "judge", "commit")
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    overrides = {}
+    for pair in pairs:
+        if "=" not in pair:
+            _fail(f"--set takes key=value (e.g. loop.max_rounds=3), got '{pair}'")
+        key, value = pair.split("=", 1)
+        overrides[key] = yaml.safe_load(value)
+    return overrides
+
+
+class RateColumn(ProgressColumn):
+    def render(self, task: Any) -> Text:
+        return Text(f"{task.speed:6.1f}/s" if task.speed else "      -  ", style="magenta")
+
+
+class RunProgress:
+    """Per-stage progress of the current round, with the running funnel."""
+
+    def __init__(self, progress: Progress, candidates_per_unit: int):
+        self.progress = progress
+        self.per_unit = candidates_per_unit
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, event: str, **fields: Any) -> None:
+        if event == "round":
+            for task in self.tasks.values():
+                self.progress.remove_task(task)
+            total = fields["pending"] * self.per_unit
+            self.tasks = {
+                stage: self.progress.add_task(f"round {fields['round']} {stage}", total=total, funnel="")
+                for stage in STAGES
+            }
+        elif event in ("generated", "rendered", "judged"):
+            stage = {"generated": "generate", "rendered": "render", "judged": "judge"}[event]
+            self.progress.advance(self.tasks[stage], fields["n"])
+        elif event == "unit":
+            t = fields["totals"]
+            funnel = f"kept {t.kept}  adversarial {t.adversarial}  discarded {t.discarded}"
+            self.progress.update(self.tasks["commit"], advance=len(fields["samples"]), funnel=funnel)
+        elif event == "seed_skipped":
+            self.progress.console.print(f"[yellow]seed skipped[/] {fields['seed_id']}: {fields['reason']}")
+
+
+@app.command()
+def run(
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML config; default: embedded")] = None,
+    name: Annotated[str | None, typer.Option(help="run name (directory under runs_dir)")] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="delete the run directory and start over")] = False,
+    print_config: Annotated[bool, typer.Option("--print-config", help="show the resolved config and exit")] = False,
+    set_: Annotated[list[str], typer.Option("--set", help="override a config key: --set loop.max_rounds=3")] = [],  # noqa: B006
+) -> None:
+    """Run CADS: generate, judge, partition and optimise the context, round after round. Resumes by default."""
+    overrides = _overrides(set_)
+    if name:
+        overrides["name"] = name
+    try:
+        cfg = load_config(config, overrides)
+    except ConfigError as exc:
+        _fail(f"invalid config:\n{exc}")
+    if print_config:
+        console.print(dump_config(cfg), end="", highlight=False, markup=False)
+        return
+    from cadsynth.pipeline import Pipeline
+    from cadsynth.store import RunStore
+
+    store = RunStore.open(cfg.run_dir, fresh=fresh)
+    columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
+               RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("[cyan]{task.fields[funnel]}"))
+    with Progress(*columns, console=console, transient=False) as progress:
+        reporter = RunProgress(progress, sum(g.candidates for g in cfg.generators))
+        try:
+            state = asyncio.run(Pipeline(cfg, store, reporter).run())
+        except ConfigError as exc:
+            _fail(str(exc))
+    console.print(f"[bold]{cfg.run_dir}[/]: {state['stop_reason']}")
+    _print_status(cfg.run_dir)
+
+
+def _print_status(path: Path) -> None:
+    from cadsynth.status import run_status
+
+    try:
+        status = run_status(path)
+    except FileNotFoundError as exc:
+        _fail(str(exc))
+    table = Table(title=f"run {status.name}: funnel per round")
+    for col in ("round", "generated", "discarded (C=0)", "discarded (other)", "kept (C≥1)", "adversarial",
+                "adversarial share", "consensus C: count"):
+        table.add_column(col, justify="right")
+    for r in [*status.rounds, status.total]:
+        histogram = "  ".join(f"{c}/{k}:{n}" for (c, k), n in sorted(r.consensus.items(), key=lambda x: (x[0][1], x[0][0])))
+        table.add_row("all" if r.round == 0 else str(r.round), str(r.generated), str(r.consensus_zero),
+                      str(r.discarded - r.consensus_zero), str(r.kept), str(r.adversarial),
+                      f"{r.adversarial_share:.1%}", histogram, end_section=r.round == status.rounds[-1].round)
+    console.print(table)
+    total = status.total
+    other = Counter({k: v for k, v in total.reasons.items() if k != "consensus_zero"})
+    if other:
+        console.print("other discard reasons: " + ", ".join(f"{k} {v}" for k, v in other.most_common()))
+    judges = ", ".join(
+        f"{j} acc {status.judge_accuracy.get(j, 0):.2f} (abstained {c['abstain']}, errors {c['error']})"
+        for j, c in sorted(status.judges.items())
+    )
+    console.print(f"judges: {judges}")
+    console.print(f"seeds {status.seeds} (skipped {status.seed_problems}); judge calls {status.judge_calls} "
+                  f"({status.judge_calls_per_kept:.2f} per kept sample); cost ${status.cost_usd:.4f}")
+    if status.contexts:
+        last = status.contexts[-1]
+        strategy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(last["strategy"].items()))
+        console.print(f"context v{last['version']}: {strategy}")
+    if status.state:
+        console.print(f"state: {'finished' if status.state.get('finished') else 'in progress'} "
+                      f"({status.state.get('stop_reason')})")
+
+
+@app.command()
+def status(run_dir: Annotated[Path, typer.Argument(help="a run directory, e.g. runs/default")]) -> None:
+    """The funnel per round: generated, discarded (C=0), kept, adversarial; consensus; judges; cost."""
+    _print_status(run_dir)
+
+
+@app.command()
+def export(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory, e.g. runs/default")],
+    format: Annotated[str, typer.Option("--format", help="easyr1")] = "easyr1",
+    out: Annotated[Path | None, typer.Option(help="output directory; default: <run>/export/<format>")] = None,
+) -> None:
+    """Write the kept samples (adversarial included) in a trainer's layout."""
+    from cadsynth.export.easyr1 import export_easyr1
+    from cadsynth.store import RunStore
+
+    if format != "easyr1":
+        _fail(f"unknown export format '{format}'; available: easyr1")
+    store = RunStore(run_dir)
+    if not store.exists:
+        _fail(f"{run_dir} is not a cadsynth run directory (no manifest.json)")
+    target = out or run_dir / "export" / format
+    kept = [s for s in store.samples() if s.kept]
+    path = export_easyr1(kept, run_dir, target)
+    console.print(f"wrote {len(kept)} samples to {path}")
+
+
+@local_app.command("train")
+def local_train(
+    out: Annotated[Path | None, typer.Option(help="where to write the judges; default: the package's weights")] = None,
+    work: Annotated[Path, typer.Option(help="scratch folder for the rendered pool")] = Path(".cache/committee"),
+    pool_size: Annotated[int, typer.Option(help="rendered training scenes")] = 16000,
+    steps: Annotated[int | None, typer.Option(help="training steps per 64 px judge (the 96 px judge gets half)")] = None,
+    seed: int = 0,
+) -> None:
+    """Train the embedded judging committee from the task families (reproducible from --seed)."""
+    from cadsynth.local.committee import BUILTIN_DIR, train_committee
+
+    step_map = {"judge-a": steps, "judge-b": steps, "judge-c": steps // 2} if steps else None
+    results = train_committee(out=out or BUILTIN_DIR, work=work, pool_size=pool_size, steps=step_map, seed=seed,
+                              log=console.print)
+    _print_committee(results)
+
+
+def _print_committee(results: dict) -> None:
+    chance = results["chance"]
+    for name, report in results["judges"].items():
+        table = Table(title=f"{name}: accuracy on held-out scenes (blank-image control)")
+        table.add_column("family")
+        for d in (1, 2, 3):
+            table.add_column(f"difficulty {d}", justify="right")
+        for family in sorted({k.split("/")[0] for k in report["cells"]}):
+            cells = [report["cells"].get(f"{family}/{d}") for d in (1, 2, 3)]
+            table.add_row(family, *(
+                f"{c['accuracy']:.2f} ({c['blank']:.2f}; chance {chance[f'{family}/{d}']:.2f})" if c else "-"
+                for d, c in zip((1, 2, 3), cells, strict=True)
+            ))
+        console.print(table)
+        console.print(f"skills: {', '.join(sorted(report['skills']))}")
+
+
+@local_app.command("report")
+def local_report(
+    path: Annotated[Path | None, typer.Argument(help="committee.json; default: the shipped one")] = None,
+) -> None:
+    """The shipped judges' accuracy per family and difficulty, and their skills."""
+    import json
+
+    from cadsynth.local.committee import BUILTIN_DIR
+
+    _print_committee(json.loads((path or BUILTIN_DIR / "committee.json").read_text()))
+
+
+def main() -> None:
+    app()

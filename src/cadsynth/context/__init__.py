@@ -1,0 +1,1 @@
+"""Adversarial context optimisation: how the generation context changes between rounds."""

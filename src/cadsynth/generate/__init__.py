@@ -1,0 +1,1 @@
+"""Generator members: who writes new samples from a seed."""

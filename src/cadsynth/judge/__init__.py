@@ -1,0 +1,1 @@
+"""Blind judging: each judge answers (image, question) without the reference; consensus decides the partition."""

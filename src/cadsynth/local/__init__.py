@@ -1,0 +1,1 @@
+"""Embedded models: tiny from-scratch vision-language judges that run on the CPU in-process."""

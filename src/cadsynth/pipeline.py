@@ -1,0 +1,323 @@
+"""The CADS loop: rounds of generate -> image -> judge blind -> consensus and partition -> context update.
+
+Work is cut into units, one per (round, seed). Every random choice of a unit comes from a stream keyed by
+(run seed, seed id, round, member), so a unit redone after a crash produces the same records; units are
+committed to the store in seed order, and the stop rule is checked after each commit, so a resumed run ends
+with exactly the records of an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import platform
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import numpy as np
+
+from cadsynth.config import ConfigError, RunConfig
+from cadsynth.context.program import ProgramContext, initial, update
+from cadsynth.executor import Executor
+from cadsynth.generate.program import Candidate, ProgramMember, instance_meta, program_seeds
+from cadsynth.images import load_rgb, render_program
+from cadsynth.judge.base import JudgeItem, Reply
+from cadsynth.judge.consensus import consensus, partition, vote
+from cadsynth.judge.local import LocalJudge
+from cadsynth.records import (
+    AnswerType,
+    ImageRef,
+    ImageSource,
+    Partition,
+    Provenance,
+    Sample,
+    Seed,
+    Strategy,
+    Usage,
+    stable_hash,
+)
+from cadsynth.seeds import load_seeds
+from cadsynth.store import RunStore
+from cadsynth.tasks import FAMILIES
+
+Report = Callable[..., None]  # report(event, **fields): progress for whoever is watching
+RESUMABLE_SECTIONS = ("loop", "executor")  # may change between a run and its resume
+
+
+@dataclass
+class Totals:
+    generated: int = 0
+    kept: int = 0
+    adversarial: int = 0
+    discarded: int = 0
+    cost_usd: float = 0.0
+    reasons: Counter = field(default_factory=Counter)
+
+    def add(self, samples: list[Sample]) -> None:
+        for s in samples:
+            self.generated += 1
+            self.kept += s.kept
+            self.adversarial += s.partition is Partition.ADVERSARIAL
+            self.discarded += s.partition is Partition.DISCARDED
+            self.cost_usd += s.usage.cost_usd
+            self.reasons.update(r.split(":")[0] for r in s.discard_reasons[:1])
+
+
+def config_fingerprint(config: RunConfig) -> dict[str, Any]:
+    """The parts of a config that decide what a run produces (resuming with other values would mix runs)."""
+    data = config.model_dump(mode="json")
+    for key in (*RESUMABLE_SECTIONS, "name", "runs_dir"):
+        data.pop(key, None)
+    return data
+
+
+def _versions() -> dict[str, str]:
+    names = ("cadsynth", "numpy", "matplotlib", "pillow", "torch", "transformers", "pydantic")
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return {"python": platform.python_version(), **found}
+
+
+def _rng(*parts: Any) -> np.random.Generator:
+    return np.random.default_rng(int(stable_hash(*parts), 16))
+
+
+class Pipeline:
+    def __init__(self, config: RunConfig, store: RunStore, report: Report | None = None):
+        self.config = config
+        self.store = store
+        self.report = report or (lambda event, **fields: None)
+        self.executor = Executor(config.executor, on_event=lambda e: store.event("executor", **e))
+        self.members = [ProgramMember(g) for g in config.generators]
+        self.judges: list[LocalJudge] = []
+        self.totals = Totals()
+        self.contexts: dict[str, ProgramContext] = {}
+
+    # -- setup -------------------------------------------------------------------------------------------------
+    def _check_manifest(self) -> None:
+        manifest = self.store.read_json("manifest.json")
+        fingerprint = config_fingerprint(self.config)
+        if manifest is not None and manifest["fingerprint"] != fingerprint:
+            changed = sorted(k for k in fingerprint if fingerprint.get(k) != manifest["fingerprint"].get(k))
+            raise ConfigError(
+                f"{self.store.path} was started with a different config (changed: {', '.join(changed)}); "
+                "resume with the same config, or pass --fresh to start over, or choose another --name"
+            )
+        judges = {j.name: j.fingerprint for j in self.judges}
+        self.store.write_json("manifest.json", {
+            "name": self.config.name,
+            "config": self.config.model_dump(mode="json"),
+            "fingerprint": fingerprint,
+            "versions": _versions(),
+            "judge_weights": judges,
+            "templates": {},  # prompt templates of LLM members (none in program-only runs)
+        })
+
+    async def _seeds(self) -> list[Seed]:
+        if (self.store.path / "seeds.jsonl").exists():
+            return self.store.seeds()
+        cfg = self.config.seeds
+        if cfg.source == "program":
+            seeds, problems = program_seeds(cfg.families, cfg.per_family, self.config.seed), []
+            seeds = await asyncio.gather(*(self._with_program_image(s) for s in seeds))
+        else:
+            pool = load_seeds(cfg, image_cache=self.store.path / "seed_images")
+            seeds, problems = pool.seeds, pool.problems
+        if cfg.limit:
+            seeds = seeds[: cfg.limit]
+        for problem in problems:
+            self.store.event("seed_skipped", seed_id=problem.seed_id, reason=problem.reason)
+            self.report("seed_skipped", seed_id=problem.seed_id, reason=problem.reason)
+        if not seeds:
+            raise ConfigError(f"no usable seeds from seeds.source={cfg.source} ({len(problems)} skipped)")
+        self.store.write_seeds(seeds, problems)
+        return seeds
+
+    async def _with_program_image(self, seed: Seed) -> Seed:
+        meta = seed.meta["program"]
+        png = await self.executor.run_cpu(render_program, meta["family"], meta["scene"])
+        ref = self.store.put_image(png)
+        return seed.model_copy(update={"image": str((self.store.path / ref.path).resolve())})
+
+    def _context_key(self, seed: Seed) -> str:
+        return seed.id if self.config.context.scope == "per_seed" else "global"
+
+    def _context(self, key: str, version: int, history: dict[int, list[Sample]]) -> ProgramContext:
+        """Version `version` of a context: read from the store, or derived from the rounds before it."""
+        saved = {c["version"]: c for c in self.store.contexts(key)}
+        if version in saved:
+            return ProgramContext.model_validate(saved[version])
+        if version == 0:
+            context = initial(self.config.seeds.families if self.config.seeds.source == "program"
+                              else list(FAMILIES), self.config.loop.allowed_strategies)
+        else:
+            previous = self._context(key, version - 1, history)
+            round_samples = [s for s in history.get(version, []) if self._sample_key(s) == key]
+            context = update(previous, round_samples, self.config.context)
+        self.store.write_context(key, version, context.model_dump(mode="json"))
+        return context
+
+    def _sample_key(self, sample: Sample) -> str:
+        return sample.provenance.seed_id if self.config.context.scope == "per_seed" else "global"
+
+    # -- the loop ----------------------------------------------------------------------------------------------
+    async def run(self) -> dict[str, Any]:
+        self.judges = [LocalJudge(j.name, j.weights) for j in self.config.judges]
+        self._check_manifest()
+        try:
+            return await self._loop()
+        finally:
+            self.executor.close()
+            self.store.close()
+
+    async def _loop(self) -> dict[str, Any]:
+        seeds = await self._seeds()
+        history: dict[int, list[Sample]] = {}
+        done: set[str] = set()
+        for round_, unit, samples in self.store.units():
+            history.setdefault(round_, []).extend(samples)
+            done.add(unit)
+            self.totals.add(samples)
+        loop = self.config.loop
+        stop = self._stop_reason()
+        round_ = 0
+        for round_ in range(1, loop.max_rounds + 1):
+            if stop:
+                break
+            keys = sorted({self._context_key(s) for s in seeds})
+            contexts = {k: self._context(k, round_ - 1, history) for k in keys}
+            pending = [s for s in seeds if f"r{round_}:{s.id}" not in done]
+            self.report("round", round=round_, units=len(seeds), pending=len(pending), totals=self.totals)
+            stop = await self._round(round_, pending, contexts, history)
+            if not stop:
+                for k in keys:
+                    self._context(k, round_, history)
+        reason = stop or f"max_rounds ({loop.max_rounds}) reached"
+        state = {"finished": True, "stop_reason": reason, "rounds": max(history, default=0),
+                 "kept": self.totals.kept, "generated": self.totals.generated}
+        self.store.write_json("state.json", state)
+        self.report("finished", reason=reason, totals=self.totals)
+        return state
+
+    def _stop_reason(self) -> str | None:
+        loop = self.config.loop
+        if loop.target_kept is not None and self.totals.kept >= loop.target_kept:
+            return f"target_kept ({loop.target_kept}) reached"
+        if loop.budget_usd is not None and self.totals.cost_usd >= loop.budget_usd:
+            return f"budget_usd ({loop.budget_usd}) spent"
+        return None
+
+    async def _round(self, round_: int, pending: list[Seed], contexts: dict[str, ProgramContext],
+                     history: dict[int, list[Sample]]) -> str | None:
+        gate = asyncio.Semaphore(self.config.executor.units_in_flight)
+
+        async def bounded(seed: Seed) -> list[Sample]:
+            async with gate:
+                return await self._unit(seed, round_, contexts[self._context_key(seed)])
+
+        tasks = [asyncio.create_task(bounded(seed)) for seed in pending]
+        try:
+            for seed, task in zip(pending, tasks, strict=True):
+                samples = await task
+                self.store.commit_unit(round_, f"r{round_}:{seed.id}", samples)
+                history.setdefault(round_, []).extend(samples)
+                self.totals.add(samples)
+                self.report("unit", round=round_, seed_id=seed.id, samples=samples, totals=self.totals)
+                stop = self._stop_reason()
+                if stop:
+                    return stop
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return None
+
+    async def _unit(self, seed: Seed, round_: int, context: ProgramContext) -> list[Sample]:
+        loop = self.config.loop
+        made: list[tuple[str, Candidate]] = []
+        for member in self.members:
+            rng = _rng(self.config.seed, seed.id, round_, member.name)
+            for candidate in member.generate(seed, round_, context, rng, loop.strategy_assignment,
+                                             loop.allowed_strategies):
+                made.append((member.name, candidate))
+        self.report("generated", n=len(made))
+        images = await asyncio.gather(*(self._image(c) for _, c in made))
+        self.report("rendered", n=len(made))
+        judgeable = [i for i, (_, c) in enumerate(made) if c.instance is not None and images[i][0] is not None]
+        items = [self._item(made[i][1], images[i][1]) for i in judgeable]
+        replies = await asyncio.gather(*(self._ask(j, items, [images[i][0] for i in judgeable]) for j in self.judges))
+        self.report("judged", n=len(made))
+        by_index = {i: [r[n] for r in replies] for n, i in enumerate(judgeable)}
+        return [
+            self._sample(seed, round_, context, member, candidate, images[i][0], by_index.get(i), images[i][2])
+            for i, (member, candidate) in enumerate(made)
+        ]
+
+    async def _image(self, candidate: Candidate) -> tuple[ImageRef | None, Any, str | None]:
+        if candidate.instance is None:
+            return None, None, None
+        try:
+            png = await self.executor.run_cpu(render_program, candidate.instance.family, candidate.instance.scene)
+        except Exception as exc:  # a broken scene must not stop the run: the sample records why
+            return None, None, f"render_failed: {type(exc).__name__}: {exc}"
+        return self.store.put_image(png), load_rgb(png), None
+
+    @staticmethod
+    def _item(candidate: Candidate, image: Any) -> JudgeItem:
+        instance = candidate.instance
+        assert instance is not None
+        return JudgeItem(question=instance.question, image=image, choices=instance.choices,
+                         family=instance.family, kind=instance.kind)
+
+    async def _ask(self, judge: LocalJudge, items: list[JudgeItem], refs: list[ImageRef | None]) -> list[Reply]:
+        """A judge's replies, from the request cache where this exact question was asked before."""
+        cache = self.store.cache
+        keys = [cache.key("judge", judge.name, judge.fingerprint, ref.sha256 if ref else None, item.question,
+                          item.choices) for item, ref in zip(items, refs, strict=True)]
+        cached = [cache.get(k) for k in keys]
+        missing = [i for i, c in enumerate(cached) if c is None]
+        fresh = await judge.answer([items[i] for i in missing]) if missing else []
+        for i, reply in zip(missing, fresh, strict=True):
+            cached[i] = {"raw": reply.raw, "extracted": reply.extracted, "abstain": reply.abstain,
+                         "error": reply.error}
+            if reply.error is None:
+                cache.put(keys[i], cached[i])
+        return [Reply(**c) for c in cached]
+
+    def _sample(self, seed: Seed, round_: int, context: ProgramContext, member: str, candidate: Candidate,
+                image: ImageRef | None, replies: list[Reply] | None, image_error: str | None) -> Sample:
+        instance = candidate.instance
+        sample_id = stable_hash(self.config.seed, seed.id, round_, member, candidate.index)
+        provenance = Provenance(
+            seed_id=seed.id, member=member, strategy=candidate.strategy, round=round_,
+            context_version=context.version, index=candidate.index, parent_id=seed.id,
+            image_source=ImageSource(kind="program", program=instance.family, params=instance_meta(instance))
+            if instance else None,
+        )
+        if instance is None or replies is None:
+            reason = candidate.error or image_error or "not judged"
+            return Sample(id=sample_id, provenance=provenance, question=instance.question if instance else "",
+                          answer=instance.answer if instance else "",
+                          answer_type=instance.answer_type if instance else AnswerType.TEXT,
+                          partition=Partition.DISCARDED, discard_reasons=[reason])
+        votes = [vote(j.name, r, instance.answer, instance.answer_type, instance.choices)
+                 for j, r in zip(self.judges, replies, strict=True)]
+        judgement = consensus(votes)
+        part, reasons = partition(judgement)
+        return Sample(
+            id=sample_id, provenance=provenance, question=instance.question, choices=instance.choices,
+            answer=instance.answer, answer_type=instance.answer_type, solution=instance.solution,
+            domain=FAMILIES[instance.family].domain, family=instance.family, difficulty=instance.difficulty,
+            knobs=instance.knobs, question_kind=instance.kind, image=image, judgement=judgement,
+            partition=part, discard_reasons=reasons,
+            usage=sum((v.usage for v in votes), Usage()),
+        )
+
+
+__all__ = ["Pipeline", "Strategy", "config_fingerprint"]

@@ -1,0 +1,104 @@
+"""What a run has done so far, computed from its store: the funnel per round, consensus, judges, contexts."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cadsynth.records import Partition, Sample, Verdict
+from cadsynth.store import RunStore
+
+
+@dataclass
+class RoundFunnel:
+    round: int
+    generated: int = 0
+    discarded: int = 0  # all discards
+    consensus_zero: int = 0  # C = 0 among judged samples
+    kept: int = 0  # C >= 1, adversarial included
+    adversarial: int = 0
+    reasons: Counter = field(default_factory=Counter)  # discard reason -> count
+    consensus: Counter = field(default_factory=Counter)  # (C, K) -> count
+
+    @property
+    def adversarial_share(self) -> float:
+        return self.adversarial / self.generated if self.generated else 0.0
+
+
+@dataclass
+class RunStatus:
+    name: str
+    rounds: list[RoundFunnel]
+    state: dict[str, Any] | None
+    seeds: int
+    seed_problems: int
+    judges: dict[str, Counter]  # judge -> verdict counts
+    judge_accuracy: dict[str, float]
+    judge_calls: int
+    cost_usd: float
+    contexts: list[dict[str, Any]]
+
+    @property
+    def total(self) -> RoundFunnel:
+        total = RoundFunnel(round=0)
+        for r in self.rounds:
+            for name in ("generated", "discarded", "consensus_zero", "kept", "adversarial"):
+                setattr(total, name, getattr(total, name) + getattr(r, name))
+            total.reasons.update(r.reasons)
+            total.consensus.update(r.consensus)
+        return total
+
+    @property
+    def judge_calls_per_kept(self) -> float:
+        kept = self.total.kept
+        return self.judge_calls / kept if kept else 0.0
+
+
+def _funnel(round_: int, samples: list[Sample]) -> RoundFunnel:
+    funnel = RoundFunnel(round=round_)
+    for s in samples:
+        funnel.generated += 1
+        if s.partition is Partition.DISCARDED:
+            funnel.discarded += 1
+            funnel.reasons[(s.discard_reasons or ["unknown"])[0].split(":")[0]] += 1
+        else:
+            funnel.kept += 1
+        funnel.adversarial += s.partition is Partition.ADVERSARIAL
+        if s.judgement is not None and s.judgement.k > 0:
+            funnel.consensus[(s.judgement.consensus, s.judgement.k)] += 1
+            funnel.consensus_zero += s.judgement.consensus == 0
+    return funnel
+
+
+def run_status(path: Path) -> RunStatus:
+    store = RunStore(path)
+    if not store.exists:
+        raise FileNotFoundError(f"{path} is not a cadsynth run directory (no manifest.json)")
+    by_round: dict[int, list[Sample]] = defaultdict(list)
+    judges: dict[str, Counter] = defaultdict(Counter)
+    calls, cost = 0, 0.0
+    for round_, _, samples in store.units():
+        by_round[round_].extend(samples)
+        for s in samples:
+            cost += s.usage.cost_usd
+            for v in s.judgement.votes if s.judgement else []:
+                judges[v.judge][v.verdict.value] += 1
+                calls += v.verdict is not Verdict.ABSTAIN
+    accuracy = {
+        j: c[Verdict.CORRECT.value] / (c[Verdict.CORRECT.value] + c[Verdict.WRONG.value])
+        for j, c in judges.items() if c[Verdict.CORRECT.value] + c[Verdict.WRONG.value]
+    }
+    return RunStatus(
+        name=path.name,
+        rounds=[_funnel(r, by_round[r]) for r in sorted(by_round)],
+        state=store.read_json("state.json"),
+        seeds=len(store.seeds()),
+        seed_problems=len(store.seed_problems()),
+        judges=dict(judges),
+        judge_accuracy=accuracy,
+        judge_calls=calls,
+        cost_usd=cost,
+        contexts=store.contexts("global"),
+    )
