@@ -11,16 +11,18 @@ import re
 
 from cadsynth.records import AnswerType
 
-MATCHER_VERSION = "1"
+MATCHER_VERSION = "2"
 REL_TOL = 1e-4
 
 _BOXED = re.compile(r"\\boxed\s*\{")
-_ANSWER_LINE = re.compile(r"(?:final answer|answer)\s*(?:is|:)\s*(.+)", re.IGNORECASE)
+_ANSWER_LINE = re.compile(r"(?:final answer|answer)\s*\**\s*(?:is\b\s*:?|:)\s*(.+)", re.IGNORECASE)
 _LETTER = re.compile(r"^\(?\s*([A-Ea-e])\s*\)?(?:[.:)]|\s|$)")
+_BARE_LETTER = re.compile(r"^\(?\s*([A-Ea-e])\s*\)?[.:]?$")
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
-_SURD = re.compile(rf"^({_NUMBER})?\s*\*?\s*(?:√|\\sqrt)\s*\{{?\s*({_NUMBER})\s*\}}?$")
+_SURD = re.compile(rf"^({_NUMBER}|[-+])?\s*\*?\s*(?:√|\\sqrt)\s*\{{?\s*({_NUMBER})\s*\}}?$")
 _FRAC = re.compile(rf"^(?:\\[dt]?frac\s*\{{\s*({_NUMBER})\s*\}}\s*\{{\s*({_NUMBER})\s*\}}|({_NUMBER})\s*/\s*({_NUMBER}))$")
-_UNIT = re.compile(rf"^({_NUMBER})\s*([a-zA-Z°Ω]{{1,4}}\.?|\\?%|%)?$")
+_UNIT = re.compile(rf"^({_NUMBER})\s*([a-zA-Z°Ω]{{1,12}}\.?|\\?%|%)?$")
+_SCALE_WORDS = {"dozen", "hundred", "thousand", "million", "billion", "trillion"}  # not units: "2 million" is not 2
 
 
 def extract(reply: str) -> str | None:
@@ -30,11 +32,11 @@ def extract(reply: str) -> str | None:
         return None
     boxed = _last_boxed(text)
     if boxed is not None:
-        return boxed.strip()
+        return boxed.strip() or None
     for line in reversed(text.splitlines()):
         match = _ANSWER_LINE.search(line)
         if match:
-            return match.group(1).strip().rstrip(".")
+            return match.group(1).strip().strip("*").strip().rstrip(".") or None
     return text.splitlines()[-1].strip()
 
 
@@ -52,7 +54,8 @@ def _last_boxed(text: str) -> str | None:
 
 def normalise(text: str) -> str:
     """Lower case, no TeX wrappers, spaces, trailing full stop or thousands separators."""
-    text = text.strip().strip("$").strip()
+    text = text.strip().rstrip(".").strip().strip("$").strip().replace("\u2212", "-")
+    text = re.sub(r"^\\[(\[]\s*(.*?)\s*\\[)\]]$", r"\1", text)
     text = re.sub(r"\\(?:text|mathrm|mbox)\s*\{([^}]*)\}", r"\1", text)
     text = text.replace("\\left", "").replace("\\right", "").replace("\\,", "").replace("\\!", "")
     text = text.replace("^\\circ", "°").replace("^{\\circ}", "°").replace("\\%", "%").replace("\\pi", "π")
@@ -65,13 +68,15 @@ def number(text: str) -> tuple[float, str] | None:
     t = normalise(text)
     surd = _SURD.match(t)
     if surd:
-        return (float(surd.group(1) or 1) * math.sqrt(float(surd.group(2)))), ""
+        coefficient = surd.group(1) or ""
+        coefficient += "1" if coefficient in ("", "-", "+") else ""
+        return float(coefficient) * math.sqrt(float(surd.group(2))), ""
     frac = _FRAC.match(t)
     if frac:
         num, den = (frac.group(1), frac.group(2)) if frac.group(1) else (frac.group(3), frac.group(4))
         return (float(num) / float(den), "") if float(den) else None
     unit = _UNIT.match(t)
-    if unit:
+    if unit and unit.group(2) not in _SCALE_WORDS:
         return float(unit.group(1)), (unit.group(2) or "").replace("\\", "").rstrip(".")
     return None
 
@@ -79,26 +84,29 @@ def number(text: str) -> tuple[float, str] | None:
 def letter(text: str, choices: dict[str, str] | None = None) -> str | None:
     """The option letter a reply names ("C", "(C)", "C. 40", "option C"), or the letter whose text it gives."""
     t = text.strip()
-    t = re.sub(r"^(?:option|choice|answer)\s*", "", t, flags=re.IGNORECASE)
-    match = _LETTER.match(t)
-    if match and (choices is None or match.group(1).upper() in choices):
-        return match.group(1).upper()
-    if choices:
+    t = re.sub(r"^(?:option|choice|answer)\s*:?\s*", "", t, flags=re.IGNORECASE)
+    bare = _BARE_LETTER.match(t)
+    if bare and (choices is None or bare.group(1).upper() in choices):
+        return bare.group(1).upper()
+    if choices:  # an option's text, before a letter followed by other words ("a triangle" is not option A)
         for key, option in choices.items():
             if option and equivalent(t, option, AnswerType.TEXT):
                 return key
+    match = _LETTER.match(t)
+    if match and (choices is None or match.group(1).upper() in choices):
+        return match.group(1).upper()
     return None
 
 
-def _numbers_equal(a: tuple[float, str], b: tuple[float, str]) -> bool:
+def _numbers_equal(a: tuple[float, str], b: tuple[float, str], rel_tol: float = REL_TOL) -> bool:
     (x, ux), (y, uy) = a, b
     if ux and uy and ux != uy:
         return False
-    if math.isclose(x, y, rel_tol=REL_TOL, abs_tol=1e-9):
+    if math.isclose(x, y, rel_tol=rel_tol, abs_tol=1e-9):
         return True
     if (ux == "%") != (uy == "%"):  # 63% and 0.63
         scaled = (x / 100, y) if ux == "%" else (x, y / 100)
-        return math.isclose(*scaled, rel_tol=REL_TOL, abs_tol=1e-9)
+        return math.isclose(*scaled, rel_tol=rel_tol, abs_tol=1e-9)
     return False
 
 
@@ -112,4 +120,5 @@ def equivalent(candidate: str | None, reference: str, answer_type: AnswerType | 
     if normalise(candidate) == normalise(reference):
         return True
     a, b = number(candidate), number(reference)
-    return a is not None and b is not None and _numbers_equal(a, b)
+    exact = AnswerType(answer_type) is AnswerType.INTEGER  # 10001 is not 10000, whatever the tolerance
+    return a is not None and b is not None and _numbers_equal(a, b, 0.0 if exact else REL_TOL)

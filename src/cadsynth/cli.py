@@ -124,8 +124,8 @@ def _print_status(path: Path) -> None:
     except FileNotFoundError as exc:
         _fail(str(exc))
     table = Table(title=f"run {status.name}: funnel per round")
-    for col in ("round", "generated", "discarded (C=0)", "discarded (other)", "kept (C≥1)", "adversarial",
-                "adversarial share", "consensus C: count"):
+    for col in ("round", "generated", "C=0", "other discards", "kept C≥1", "adversarial", "adv. share",
+                "consensus C/K: n"):
         table.add_column(col, justify="right")
     for r in [*status.rounds, status.total]:
         histogram = "  ".join(f"{c}/{k}:{n}" for (c, k), n in sorted(r.consensus.items(), key=lambda x: (x[0][1], x[0][0])))

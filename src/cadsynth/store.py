@@ -105,15 +105,13 @@ class RunStore:
         return (self.path / "manifest.json").exists()
 
     def _repair(self) -> None:
-        """Cut torn writes off the end of every shard (a killed process may have left half a unit)."""
+        """Cut torn writes off the end of every shard (a killed process may have left half a unit) and of the
+        event log (a torn last event would swallow the next one)."""
         for shard in self.records_dir.glob("round-*.jsonl"):
-            data = shard.read_bytes()
-            end = data.rfind(b'{"' + COMMIT.encode())
-            keep = 0 if end < 0 else data.index(b"\n", end) + 1
-            if keep != len(data):
-                with open(shard, "r+b") as handle:
-                    handle.truncate(keep)
-                    os.fsync(handle.fileno())
+            _truncate(shard, _committed_length(shard.read_bytes()))
+        events = self.path / "events.jsonl"
+        if events.exists():
+            _truncate(events, events.read_bytes().rfind(b"\n") + 1)
 
     @property
     def cache(self) -> RequestCache:
@@ -150,7 +148,13 @@ class RunStore:
             handle.write(line)
 
     def events(self) -> list[dict[str, Any]]:
-        return [json.loads(line) for line in _lines(self.path / "events.jsonl") if line.endswith("}")]
+        events = []
+        for line in _lines(self.path / "events.jsonl"):
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:  # a torn line from a killed process
+                continue
+        return events
 
     # -- images ------------------------------------------------------------------------------------------------
     def put_image(self, png: bytes) -> ImageRef:
@@ -186,14 +190,17 @@ class RunStore:
     def units(self) -> Iterator[tuple[int, str, list[Sample]]]:
         """Committed units in commit order: (round, unit id, samples)."""
         for shard in sorted(self.records_dir.glob("round-*.jsonl")):
-            pending: list[Sample] = []
+            pending: list[str] = []  # parsed only once committed: a torn tail may hold half a record
             for line in _lines(shard):
                 if line.startswith('{"' + COMMIT):
-                    marker = json.loads(line)
-                    yield marker["round"], marker[COMMIT], pending
+                    try:
+                        marker = json.loads(line)
+                    except json.JSONDecodeError:  # a torn commit line: nothing from here on was committed
+                        break
+                    yield marker["round"], marker[COMMIT], [Sample.model_validate_json(p) for p in pending]
                     pending = []
                 else:
-                    pending.append(Sample.model_validate_json(line))
+                    pending.append(line)
 
     def samples(self) -> Iterator[Sample]:
         for _, _, samples in self.units():
@@ -207,10 +214,33 @@ class RunStore:
         return [json.loads(p.read_text()) for p in sorted((self.contexts_dir / key).glob("v*.json"))]
 
 
+def _truncate(path: Path, keep: int) -> None:
+    if keep != path.stat().st_size:
+        with open(path, "r+b") as handle:
+            handle.truncate(keep)
+            os.fsync(handle.fileno())
+
+
+def _committed_length(data: bytes) -> int:
+    """Bytes up to and including the last complete commit line (0 when there is none)."""
+    marker = b'{"' + COMMIT.encode()
+    end = len(data)
+    while (start := data.rfind(marker, 0, end)) >= 0:
+        newline = data.find(b"\n", start)
+        if newline >= 0 and (start == 0 or data[start - 1:start] == b"\n"):
+            try:
+                json.loads(data[start:newline])
+                return newline + 1
+            except ValueError:  # a commit line cut in the middle
+                pass
+        end = start
+    return 0
+
+
 def _lines(path: Path) -> Iterator[str]:
     if not path.exists():
         return
-    with open(path) as handle:
+    with open(path, encoding="utf-8", errors="replace") as handle:  # a torn tail may end mid-character
         for line in handle:
             line = line.rstrip("\n")
             if line:

@@ -95,8 +95,9 @@ def update(context: ProgramContext, samples: list[Sample], config: ContextConfig
     return ProgramContext(
         version=context.version + 1,
         strategy=_step(context.strategy, by_strategy, base, config),
-        transfer=_step(context.transfer, by_transfer, base, config),
-        difficulty={f: _step(d, by_level.get(f, {}), _rate(by_level.get(f, {}), base), config)
+        # a distribution this round said nothing about stays as it is (the floor step alone would pull it to uniform)
+        transfer=_step(context.transfer, by_transfer, base, config) if by_transfer else context.transfer,
+        difficulty={f: _step(d, by_level[f], _rate(by_level[f], base), config) if f in by_level else d
                     for f, d in context.difficulty.items()},
         note=f"{sum(adversarial)}/{len(adversarial)} judged samples adversarial",
     )

@@ -177,7 +177,7 @@ class Bars(Family):
         return {**scene, "labels": labels, "values": [*scene["values"], value], "colours": BAR_COLOURS[: n + 1]}
 
     def draw(self, scene: Scene) -> Figure:
-        fig, ax = canvas()
+        fig, ax = canvas((0.15, 0.12, 0.81, 0.8))  # room for 3-digit ticks and the y label inside the image
         x = np.arange(len(scene["values"]))
         colours = [PALETTE[c] for c in scene["colours"]]
         if scene["style"] == "bar":

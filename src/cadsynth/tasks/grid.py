@@ -201,7 +201,7 @@ class Grid(Family):
         return self._add_point(scene, rng)
 
     def draw(self, scene: Scene) -> Figure:
-        fig, ax = canvas((0.1, 0.1, 0.84, 0.84))
+        fig, ax = canvas((0.11, 0.11, 0.84, 0.84))  # room for the x label below the ticks
         size, r = scene["size"], scene["rect"]
         ax.add_patch(Rectangle((r["x0"], r["y0"]), r["w"], r["h"], facecolor=PALETTE["yellow"], alpha=0.6,
                                edgecolor=PALETTE["orange"], linewidth=2.5, zorder=2))
