@@ -23,6 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from cadsynth.config import ConfigError, dump_config, load_config
+from cadsynth.eval.cli import register as _register_eval
+from cadsynth.export.cli import register as _register_export
+from cadsynth.train.cli import register as _register_train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 local_app = typer.Typer(no_args_is_help=True, help="The embedded local models.")
@@ -159,27 +162,6 @@ def status(run_dir: Annotated[Path, typer.Argument(help="a run directory, e.g. r
     _print_status(run_dir)
 
 
-@app.command()
-def export(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory, e.g. runs/default")],
-    format: Annotated[str, typer.Option("--format", help="easyr1")] = "easyr1",
-    out: Annotated[Path | None, typer.Option(help="output directory; default: <run>/export/<format>")] = None,
-) -> None:
-    """Write the kept samples (adversarial included) in a trainer's layout."""
-    from cadsynth.export.easyr1 import export_easyr1
-    from cadsynth.store import RunStore
-
-    if format != "easyr1":
-        _fail(f"unknown export format '{format}'; available: easyr1")
-    store = RunStore(run_dir)
-    if not store.exists:
-        _fail(f"{run_dir} is not a cadsynth run directory (no manifest.json)")
-    target = out or run_dir / "export" / format
-    kept = [s for s in store.samples() if s.kept]
-    path = export_easyr1(kept, run_dir, target)
-    console.print(f"wrote {len(kept)} samples to {path}")
-
-
 @local_app.command("train")
 def local_train(
     out: Annotated[Path | None, typer.Option(help="where to write the judges; default: the package's weights")] = None,
@@ -198,20 +180,23 @@ def local_train(
 
 
 def _print_committee(results: dict) -> None:
-    chance = results["chance"]
     for name, report in results["judges"].items():
-        table = Table(title=f"{name}: accuracy on held-out scenes (blank-image control)")
+        table = Table(title=f"{name}: held-out accuracy (blank-image control; chance) | on questions it answers (coverage)")
         table.add_column("family")
         for d in (1, 2, 3):
             table.add_column(f"difficulty {d}", justify="right")
         for family in sorted({k.split("/")[0] for k in report["cells"]}):
-            cells = [report["cells"].get(f"{family}/{d}") for d in (1, 2, 3)]
-            table.add_row(family, *(
-                f"{c['accuracy']:.2f} ({c['blank']:.2f}; chance {chance[f'{family}/{d}']:.2f})" if c else "-"
-                for d, c in zip((1, 2, 3), cells, strict=True)
-            ))
+            row = []
+            for d in (1, 2, 3):
+                every, answered = report["cells"].get(f"{family}/{d}"), report["answered"].get(f"{family}/{d}")
+                text = f"{every['accuracy']:.2f} ({every['blank']:.2f}; {every['chance']:.2f})" if every else "-"
+                if every and answered:
+                    text += (f" | {answered['accuracy']:.2f} ({answered['blank']:.2f}; {answered['chance']:.2f}; "
+                             f"{answered['n'] / every['n']:.0%})")
+                row.append(text)
+            table.add_row(family, *row)
         console.print(table)
-        console.print(f"skills: {', '.join(sorted(report['skills']))}")
+        console.print(f"skills ({len(report['skills'])}): {', '.join(sorted(report['skills']))}")
 
 
 @local_app.command("report")
@@ -224,6 +209,11 @@ def local_report(
     from cadsynth.local.committee import BUILTIN_DIR
 
     _print_committee(json.loads((path or BUILTIN_DIR / "committee.json").read_text()))
+
+
+_register_export(app)
+_register_train(app)
+_register_eval(app)
 
 
 def main() -> None:

@@ -127,11 +127,6 @@ class ExecutorConfig(Section):
     endpoints: dict[str, EndpointPolicy] = Field(default_factory=dict)
 
 
-class ExportConfig(Section):
-    format: Literal["easyr1"] = "easyr1"
-    include: list[Literal["kept", "adversarial"]] = Field(default_factory=lambda: ["kept", "adversarial"])
-
-
 class RunConfig(Section):
     name: str = "default"
     seed: int = 0
@@ -142,7 +137,6 @@ class RunConfig(Section):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
-    export: ExportConfig = Field(default_factory=ExportConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from cadsynth.answers import equivalent
 from cadsynth.local.vlm import TinyVLM, VLMSpec, to_pixels, train
 from cadsynth.records import stable_hash
 from cadsynth.tasks import DIFFICULTIES, FAMILIES, build
@@ -31,8 +32,15 @@ SIZES = (64, 96)
 JUDGES: dict[str, VLMSpec] = {
     "judge-a": VLMSpec(image_size=64, patch_size=16, seed=0),
     "judge-b": VLMSpec(image_size=64, patch_size=16, seed=1),
-    "judge-c": VLMSpec(image_size=96, patch_size=12, seed=2),
+    "judge-c": VLMSpec(image_size=64, patch_size=16, seed=2),
 }
+# What the judges are taught: questions answerable from visual quantities (heights, positions, counts).
+# Everything else (reading labels, multi-step arithmetic) is left to the gate, which makes them abstain.
+TRAIN_KINDS = frozenset({
+    "bars/max_value", "bars/value_at", "bars/count_above", "bars/which_max",
+    "grid/point_x", "grid/point_y", "grid/rect_area", "grid/seg_length",
+    "shapes/count_all", "shapes/count_kind", "shapes/count_left", "shapes/count_colour",
+})
 GATE_MARGIN = 0.10  # accuracy over the blank-image control that earns a skill
 
 
@@ -91,44 +99,78 @@ def corpus(scenes: list[PoolScene]) -> list[str]:
 def batches(scenes: list[PoolScene], pixels: np.ndarray, seed: int, size: int = 32) -> Iterator[
     list[tuple[np.ndarray, str, str]]
 ]:
+    """Endless batches: a random scene, then a random question of a taught kind about it."""
     rng = np.random.default_rng(seed)
+    taught = [[(q, a) for kind, q, a in s.questions if f"{s.family}/{kind}" in TRAIN_KINDS] for s in scenes]
+    usable = np.array([i for i, qs in enumerate(taught) if qs])
     while True:
-        picks = rng.integers(0, len(scenes), size=size)
         batch = []
-        for i in picks:
-            _, question, answer = scenes[i].questions[int(rng.integers(len(scenes[i].questions)))]
+        for i in usable[rng.integers(0, len(usable), size=size)]:
+            question, answer = taught[i][int(rng.integers(len(taught[i])))]
             batch.append((pixels[i], question, answer))
         yield batch
 
 
-def evaluate(vlm: TinyVLM, scenes: list[PoolScene], pixels: np.ndarray) -> dict:
-    """Accuracy per (family, difficulty) and per (family, kind), with a blank-image control."""
+def _support(scenes: list[PoolScene]) -> dict[tuple[str, str, int], set[str]]:
+    """The answers each (family, kind, difficulty) takes: uniform guessing among them is chance."""
+    support: dict[tuple[str, str, int], set[str]] = defaultdict(set)
+    for s in scenes:
+        for kind, _, answer in s.questions:
+            support[(s.family, kind, s.difficulty)].add(answer)
+    return support
+
+
+def evaluate(vlm: TinyVLM, scenes: list[PoolScene], pixels: np.ndarray, only: set[str] | None = None) -> dict:
+    """Accuracy per (family, difficulty) and per (family, kind), with a blank-image control and chance.
+
+    Answers are matched with the pipeline's matcher; `only` restricts to some "family/kind" keys.
+    """
+    support = _support(scenes)
     blank = np.full_like(pixels[0], 255)
-    items = [(i, kind, q, a) for i, s in enumerate(scenes) for kind, q, a in s.questions]
+    items = [(i, kind, q, a) for i, s in enumerate(scenes) for kind, q, a in s.questions
+             if only is None or f"{s.family}/{kind}" in only]
+    if not items:
+        return {"cells": {}, "kinds": {}}
     seen = vlm.answer([pixels[i] for i, *_ in items], [q for _, _, q, _ in items])
     blind = vlm.answer([blank] * len(items), [q for _, _, q, _ in items])
-    by_cell: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
-    by_kind: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+    by_cell: dict[str, list[tuple[bool, bool, float]]] = defaultdict(list)
+    by_kind: dict[str, list[tuple[bool, bool, float]]] = defaultdict(list)
     for (i, kind, _, answer), got, control in zip(items, seen, blind, strict=True):
-        outcome = (got.strip() == answer, control.strip() == answer)
-        by_cell[f"{scenes[i].family}/{scenes[i].difficulty}"].append(outcome)
-        by_kind[f"{scenes[i].family}/{kind}"].append(outcome)
+        scene = scenes[i]
+        answer_type = FAMILIES[scene.family].kinds[kind].answer_type
+        outcome = (equivalent(got, answer, answer_type), equivalent(control, answer, answer_type),
+                   1 / len(support[(scene.family, kind, scene.difficulty)]))
+        by_cell[f"{scene.family}/{scene.difficulty}"].append(outcome)
+        by_kind[f"{scene.family}/{kind}"].append(outcome)
 
-    def summary(groups: dict[str, list[tuple[bool, bool]]]) -> dict[str, dict[str, float]]:
+    def summary(groups: dict[str, list[tuple[bool, bool, float]]]) -> dict[str, dict[str, float]]:
         return {
-            key: {"n": len(v), "accuracy": float(np.mean([o[0] for o in v])), "blank": float(np.mean([o[1] for o in v]))}
+            key: {"n": len(v), "accuracy": float(np.mean([o[0] for o in v])),
+                  "blank": float(np.mean([o[1] for o in v])), "chance": float(np.mean([o[2] for o in v]))}
             for key, v in sorted(groups.items())
         }
 
     return {"cells": summary(by_cell), "kinds": summary(by_kind)}
 
 
+def assess(vlm: TinyVLM, held_out: list[PoolScene], pixels: np.ndarray) -> dict:
+    """Gate skills on one half of the held-out scenes, report accuracy on the other half (no selection bias).
+
+    `cells`: every question; `answered`: only the questions the judge does not abstain on; `kinds`: the gate.
+    """
+    gate_rows, report_rows = list(range(0, len(held_out), 2)), list(range(1, len(held_out), 2))
+    gate = evaluate(vlm, [held_out[i] for i in gate_rows], pixels[gate_rows])
+    found = skills(gate)
+    report_scenes, report_pixels = [held_out[i] for i in report_rows], pixels[report_rows]
+    report = evaluate(vlm, report_scenes, report_pixels)
+    answered = evaluate(vlm, report_scenes, report_pixels, only=set(found))
+    return {"cells": report["cells"], "answered": answered["cells"], "kinds": gate["kinds"],
+            "report_kinds": report["kinds"], "skills": found}
+
+
 def chance(scenes: list[PoolScene]) -> dict[str, float]:
-    """Uniform guessing among the answers a (family, kind, difficulty) can have, averaged per family/difficulty."""
-    support: dict[tuple[str, str, int], Counter] = defaultdict(Counter)
-    for s in scenes:
-        for kind, _, answer in s.questions:
-            support[(s.family, kind, s.difficulty)][answer] += 1
+    """Chance per family/difficulty over every question (uniform guessing among a kind's answers)."""
+    support = _support(scenes)
     cells: dict[str, list[float]] = defaultdict(list)
     for s in scenes:
         for kind, _, _ in s.questions:
@@ -154,9 +196,9 @@ def _train_judge(job: tuple[str, int, Path, Path]) -> dict:
     vlm = TinyVLM.build(spec, corpus(scenes))
     log = _file_logger(work / f"{name}.log")
     stats = train(vlm, batches(scenes, pixels, spec.seed), steps=steps, log=log)
-    report = evaluate(vlm, held_out, held_pixels)
+    report = assess(vlm, held_out, held_pixels)
     report.update(train=stats, parameters=vlm.parameter_count(), seconds=round(time.time() - started, 1),
-                  steps=steps, spec=spec.model_dump(), skills=skills(report))
+                  steps=steps, spec=spec.model_dump())
     vlm.save(out / name)
     (out / name / SKILLS_FILE).write_text(json.dumps(report, indent=1))
     return report
@@ -189,15 +231,21 @@ def train_committee(
     log: Callable[[str], None] = print,
 ) -> dict:
     """Render the pool, train the judges in parallel processes, evaluate, gate, and write weights + skills."""
-    steps = steps or {"judge-a": 9000, "judge-b": 9000, "judge-c": 4000}
     work.mkdir(parents=True, exist_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
     for name, size, offset in (("pool", pool_size, 0), ("held_out", eval_size, 10_000)):
         log(f"rendering {size} scenes ({name})")
         scenes, pixels = render_pool(size, seed + offset, workers=workers, log=log)
         _write_scenes(work / f"{name}.json", scenes)
         for px_size, array in pixels.items():
             np.save(work / f"{name}-{px_size}.npy", array)
+    return train_judges(work, out, steps, workers, log)
+
+
+def train_judges(work: Path, out: Path = BUILTIN_DIR, steps: dict[str, int] | None = None, workers: int = 2,
+                 log: Callable[[str], None] = print) -> dict:
+    """Train, gate and save every judge from a rendered pool in `work` (see `train_committee`)."""
+    steps = steps or dict.fromkeys(JUDGES, 8000)
+    out.mkdir(parents=True, exist_ok=True)
     held_out = _read_scenes(work / "held_out.json")
     jobs = [(name, steps[name], work, out) for name in JUDGES]
     log(f"training {', '.join(JUDGES)} ({workers} at a time; progress in {work}/<judge>.log)")
