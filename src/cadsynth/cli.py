@@ -25,6 +25,7 @@ from rich.text import Text
 from cadsynth.config import ConfigError, dump_config, load_config
 from cadsynth.eval.cli import register as _register_eval
 from cadsynth.export.cli import register as _register_export
+from cadsynth.report.cli import register as _register_report
 from cadsynth.train.cli import register as _register_train
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -147,10 +148,10 @@ def _print_status(path: Path) -> None:
     console.print(f"judges: {judges}")
     console.print(f"seeds {status.seeds} (skipped {status.seed_problems}); judge calls {status.judge_calls} "
                   f"({status.judge_calls_per_kept:.2f} per kept sample); cost ${status.cost_usd:.4f}")
-    if status.contexts:
-        last = status.contexts[-1]
-        strategy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(last["strategy"].items()))
-        console.print(f"context v{last['version']}: {strategy}")
+    version, mix = status.strategy_mix
+    if mix:
+        strategy = ", ".join(f"{k} {v:.2f}" for k, v in mix.items())
+        console.print(f"context v{version} ({len(status.contexts)} keys), mean strategy mix: {strategy}")
     if status.state:
         console.print(f"state: {'finished' if status.state.get('finished') else 'in progress'} "
                       f"({status.state.get('stop_reason')})")
@@ -167,13 +168,13 @@ def local_train(
     out: Annotated[Path | None, typer.Option(help="where to write the judges; default: the package's weights")] = None,
     work: Annotated[Path, typer.Option(help="scratch folder for the rendered pool")] = Path(".cache/committee"),
     pool_size: Annotated[int, typer.Option(help="rendered training scenes")] = 16000,
-    steps: Annotated[int | None, typer.Option(help="training steps per 64 px judge (the 96 px judge gets half)")] = None,
+    steps: Annotated[int | None, typer.Option(help="training steps per judge (default 6500)")] = None,
     seed: int = 0,
 ) -> None:
     """Train the embedded judging committee from the task families (reproducible from --seed)."""
     from cadsynth.local.committee import BUILTIN_DIR, train_committee
 
-    step_map = {"judge-a": steps, "judge-b": steps, "judge-c": steps // 2} if steps else None
+    step_map = dict.fromkeys(("judge-a", "judge-b", "judge-c"), steps) if steps else None
     results = train_committee(out=out or BUILTIN_DIR, work=work, pool_size=pool_size, steps=step_map, seed=seed,
                               log=console.print)
     _print_committee(results)
@@ -212,6 +213,7 @@ def local_report(
 
 
 _register_export(app)
+_register_report(app)
 _register_train(app)
 _register_eval(app)
 

@@ -100,10 +100,10 @@ class LoopConfig(Section):
 class ContextConfig(Section):
     """Adversarial context optimisation for program members: a distribution over family, strategy, difficulty."""
 
-    learning_rate: float = Field(default=2.0, gt=0, description="step size of the multiplicative update")
+    learning_rate: float = Field(default=8.0, gt=0, description="step size of the multiplicative update")
     floor: float = Field(default=0.04, ge=0, lt=0.25, description="minimum probability of any option")
-    scope: Literal["global", "per_seed"] = Field(
-        default="global", description="one context for the run, or one per seed as in the paper"
+    scope: Literal["per_seed", "global"] = Field(
+        default="per_seed", description="one context per seed as in the paper, or one for the whole run"
     )
 
 

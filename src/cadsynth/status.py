@@ -38,7 +38,17 @@ class RunStatus:
     judge_accuracy: dict[str, float]
     judge_calls: int
     cost_usd: float
-    contexts: list[dict[str, Any]]
+    contexts: dict[str, list[dict[str, Any]]]  # key ("global" or a seed id) -> versions
+
+    @property
+    def strategy_mix(self) -> tuple[int, dict[str, float]]:
+        """The newest context version and its strategy distribution, averaged over every context key."""
+        latest = [versions[-1] for versions in self.contexts.values() if versions and "strategy" in versions[-1]]
+        if not latest:
+            return 0, {}
+        keys = sorted({k for c in latest for k in c["strategy"]})
+        mix = {k: sum(c["strategy"].get(k, 0.0) for c in latest) / len(latest) for k in keys}
+        return max(c["version"] for c in latest), mix
 
     @property
     def total(self) -> RoundFunnel:
@@ -100,5 +110,5 @@ def run_status(path: Path) -> RunStatus:
         judge_accuracy=accuracy,
         judge_calls=calls,
         cost_usd=cost,
-        contexts=store.contexts("global"),
+        contexts={key: store.contexts(key) for key in store.context_keys()},
     )

@@ -210,6 +210,12 @@ class RunStore:
     def write_context(self, key: str, version: int, context: dict[str, Any]) -> None:
         atomic_write(self.contexts_dir / key / f"v{version:04d}.json", json.dumps(context, indent=1, sort_keys=True))
 
+    def context_keys(self) -> list[str]:
+        """Every context key (a folder of vNNNN.json files under contexts/, nested keys as a/b)."""
+        if not self.contexts_dir.is_dir():
+            return []
+        return sorted({p.parent.relative_to(self.contexts_dir).as_posix() for p in self.contexts_dir.rglob("v*.json")})
+
     def contexts(self, key: str) -> list[dict[str, Any]]:
         return [json.loads(p.read_text()) for p in sorted((self.contexts_dir / key).glob("v*.json"))]
 

@@ -116,15 +116,21 @@ def test_no_adversarial_sample_keeps_the_numbers(start, config, sample_factory):
     assert empty.version == same.version + 1 and empty.difficulty == moved.difficulty
 
 
-def test_unjudged_and_familyless_samples_are_ignored(start, config, sample_factory):
-    samples = [
-        sample_factory(difficulty=2, partition=ADV, judged=False),  # no judgement
-        sample_factory(difficulty=2, partition=ADV, family=None),  # not a program sample
-        sample_factory(difficulty=2, partition=DISC, k=0, consensus=0),  # nobody voted
-    ]
+def test_familyless_samples_are_ignored(start, config, sample_factory):
+    samples = [sample_factory(difficulty=2, partition=ADV, family=None) for _ in range(3)]  # not program samples
     new = update(start, samples, config)
     assert new.version == 1
     assert new.difficulty == start.difficulty and new.strategy == start.strategy
+
+
+def test_samples_nobody_could_vote_on_count_against_their_options(start, config, sample_factory):
+    samples = (
+        [sample_factory(difficulty=1, partition=ADV) for _ in range(3)]
+        + [sample_factory(difficulty=3, partition=DISC, k=0, consensus=0) for _ in range(3)]  # nobody voted
+    )
+    new = update(start, samples, config)
+    assert new.difficulty["bars"]["1"] > start.difficulty["bars"]["1"]
+    assert new.difficulty["bars"]["3"] < start.difficulty["bars"]["3"]
 
 
 def test_family_absent_from_the_round_is_untouched(start, config, sample_factory):

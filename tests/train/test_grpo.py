@@ -1,4 +1,3 @@
-import io
 import json
 import time
 from pathlib import Path
@@ -15,6 +14,8 @@ pytest.importorskip("trl", reason="the train extra (trl, datasets) is not instal
 pytest.importorskip("datasets", reason="the train extra (trl, datasets) is not installed")
 
 import cadsynth  # noqa: E402
+from cadsynth.images import render_program  # noqa: E402
+from cadsynth.tasks import sample  # noqa: E402
 from cadsynth.train import rewards  # noqa: E402
 from cadsynth.train.grpo import (  # noqa: E402
     PRESETS,
@@ -26,14 +27,13 @@ from cadsynth.train.grpo import (  # noqa: E402
 from cadsynth.train.tiny import TinyVLMProcessor, load_tiny  # noqa: E402
 
 JUDGE = Path(cadsynth.__file__).parent / "local" / "weights" / "judge-a"
-QUESTION = "How many circles are there?"
+QUESTION = "How many shapes are there in the picture?"
 
 
-def _png(seed: int) -> bytes:
-    pixels = np.random.default_rng(seed).integers(0, 255, (64, 64, 3), dtype=np.uint8)
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, "PNG")
-    return buffer.getvalue()
+def _count_scene(seed: int) -> tuple[bytes, str]:
+    """A medium counting picture from the shapes family and its answer: judge-a gets these right only sometimes."""
+    instance = sample("shapes", np.random.default_rng(seed), 2, kind="count_all")
+    return render_program("shapes", instance.scene), instance.answer
 
 
 @pytest.fixture
@@ -46,13 +46,16 @@ def one_thread():
 
 @pytest.fixture
 def export_dir(tmp_path):
-    """An EasyR1 export: train.parquet and validation.parquet. The answer "1" is what judge-a says about half
-    the time at temperature 1, so rewards vary within a group and every step updates the policy."""
+    """An EasyR1 export: train.parquet and validation.parquet of medium counting questions. judge-a answers them
+    right only part of the time at temperature 1, so rewards vary within a group and steps update the policy."""
     out = tmp_path / "export"
     out.mkdir()
     for split, n in (("train", 8), ("validation", 2)):
-        rows = [{"images": [{"bytes": _png(i), "path": f"{i}.png"}], "problem": f"<image>{QUESTION}",
-                 "answer": "1", "answer_type": "integer", "id": f"{split}{i}"} for i in range(n)]
+        rows = []
+        for i in range(n):
+            png, answer = _count_scene(i if split == "train" else 100 + i)
+            rows.append({"images": [{"bytes": png, "path": f"{i}.png"}], "problem": f"<image>{QUESTION}",
+                         "answer": answer, "answer_type": "integer", "id": f"{split}{i}"})
         pq.write_table(pa.Table.from_pylist(rows), out / f"{split}.parquet")
     return out
 
@@ -105,7 +108,7 @@ def test_processor_renders_exactly_the_tiny_prompt():
 def test_training_data_from_easyr1_and_trl_layouts(export_dir, tmp_path):
     data = load_training_data(export_dir, template="r1")
     row = data[0]
-    assert row["answer"] == "1" and isinstance(row["images"][0], Image.Image)
+    assert row["answer"] == _count_scene(0)[1] and isinstance(row["images"][0], Image.Image)
     text = row["prompt"][0]["content"][-1]["text"]
     assert text.startswith(QUESTION) and "<think>" in text and "<image>" not in text
     assert [p["type"] for p in row["prompt"][0]["content"]] == ["image", "text"]
@@ -113,13 +116,13 @@ def test_training_data_from_easyr1_and_trl_layouts(export_dir, tmp_path):
     trl = tmp_path / "trl"
     trl.mkdir()
     prompt = [{"role": "user", "content": [{"type": "image", "text": None}, {"type": "text", "text": QUESTION}]}]
-    pq.write_table(pa.Table.from_pylist([{"prompt": prompt, "images": [{"bytes": _png(0), "path": "0.png"}],
+    pq.write_table(pa.Table.from_pylist([{"prompt": prompt, "images": [{"bytes": _count_scene(0)[0], "path": "0.png"}],
                                           "answer": "C"}]), trl / "train.parquet")
     row = load_training_data(trl, template="plain")[0]
     assert row["prompt"][0]["content"][-1]["text"] == QUESTION and row["answer"] == "C"
 
     bad = tmp_path / "bad.parquet"
-    pq.write_table(pa.Table.from_pylist([{"problem": "<image><image>Q", "images": [{"bytes": _png(0)}],
+    pq.write_table(pa.Table.from_pylist([{"problem": "<image><image>Q", "images": [{"bytes": _count_scene(0)[0]}],
                                           "answer": "1"}]), bad)
     with pytest.raises(ValueError, match="placeholders"):
         load_training_data(bad)

@@ -1,7 +1,7 @@
 """The generation context of program members: a distribution over strategy, transfer family and difficulty.
 
 After each round the distribution moves toward the options whose samples were adversarial (0 < C < K) and
-away from those that produced only discards (C = 0) or only unanimous answers (C = K): a multiplicative-weights
+away from those that produced only discards (C = 0, or no judge able to vote) or only unanimous answers (C = K): a multiplicative-weights
 step on each option's smoothed adversarial rate relative to the round's, with a probability floor so no option
 is ever ruled out. Each version is kept in the run store.
 """
@@ -78,8 +78,11 @@ def _rate(outcomes: dict[str, list[bool]], default: float) -> float:
 
 
 def update(context: ProgramContext, samples: list[Sample], config: ContextConfig) -> ProgramContext:
-    """The next version, from this round's judged samples; unchanged when the round had no adversarial sample."""
-    judged = [s for s in samples if s.judgement is not None and s.judgement.k > 0 and s.family]
+    """The next version, from this round's samples; unchanged when the round had no adversarial sample.
+
+    Every generated program sample counts: one no judge could vote on is as useless as C = 0 or C = K.
+    """
+    judged = [s for s in samples if s.family]
     adversarial = [s.partition is Partition.ADVERSARIAL for s in judged]
     if not any(adversarial):
         return context.model_copy(update={"version": context.version + 1, "note": "no adversarial samples: kept"})

@@ -31,8 +31,8 @@ SIZES = (64, 96)
 
 JUDGES: dict[str, VLMSpec] = {
     "judge-a": VLMSpec(image_size=64, patch_size=16, seed=0),
-    "judge-b": VLMSpec(image_size=64, patch_size=16, seed=1),
-    "judge-c": VLMSpec(image_size=64, patch_size=16, seed=2),
+    "judge-b": VLMSpec(image_size=64, patch_size=16, seed=3),
+    "judge-c": VLMSpec(image_size=64, patch_size=16, seed=4),
 }
 # What the judges are taught: questions answerable from visual quantities (heights, positions, counts).
 # Everything else (reading labels, multi-step arithmetic) is left to the gate, which makes them abstain.
@@ -242,16 +242,20 @@ def train_committee(
 
 
 def train_judges(work: Path, out: Path = BUILTIN_DIR, steps: dict[str, int] | None = None, workers: int = 2,
-                 log: Callable[[str], None] = print) -> dict:
-    """Train, gate and save every judge from a rendered pool in `work` (see `train_committee`)."""
-    steps = steps or dict.fromkeys(JUDGES, 8000)
+                 log: Callable[[str], None] = print, names: list[str] | None = None) -> dict:
+    """Train, gate and save judges (all, or `names`) from a rendered pool in `work` (see `train_committee`)."""
+    names = names or list(JUDGES)
+    steps = steps or dict.fromkeys(JUDGES, 6500)
     out.mkdir(parents=True, exist_ok=True)
     held_out = _read_scenes(work / "held_out.json")
-    jobs = [(name, steps[name], work, out) for name in JUDGES]
-    log(f"training {', '.join(JUDGES)} ({workers} at a time; progress in {work}/<judge>.log)")
+    jobs = [(name, steps[name], work, out) for name in names]
+    log(f"training {', '.join(names)} ({workers} at a time; progress in {work}/<judge>.log)")
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        reports = dict(zip(JUDGES, pool.map(_train_judge, jobs, chunksize=1), strict=True))
-    results = {"chance": chance(held_out), "judges": reports}
+        reports = dict(zip(names, pool.map(_train_judge, jobs, chunksize=1), strict=True))
+    for name in JUDGES:  # judges not retrained keep their reports
+        if name not in reports and (out / name / SKILLS_FILE).exists():
+            reports[name] = json.loads((out / name / SKILLS_FILE).read_text())
+    results = {"chance": chance(held_out), "judges": {n: reports[n] for n in JUDGES if n in reports}}
     (out / "committee.json").write_text(json.dumps(results, indent=1))
     return results
 
