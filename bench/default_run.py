@@ -40,8 +40,10 @@ def main() -> None:
         ("adversarial", str(total.adversarial)),
         ("kept per minute", f"{total.kept / wall * 60:.0f}"),
         ("judge calls per kept sample", f"{status.judge_calls_per_kept:.2f}"),
-        ("adversarial share, first -> last round",
-         f"{status.rounds[0].adversarial_share:.1%} -> {status.rounds[-1].adversarial_share:.1%}"),
+        ("adversarial share, first -> last complete round",
+         " -> ".join(f"{r.adversarial_share:.1%} (round {r.round})" for r in status.share_trend or ())),
+        ("consensus C of K=3 histogram", ", ".join(
+            f"C={c}: {total.consensus[(c, 3)]}" for c in range(4))),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"| {'metric':<{width}} | value |\n|{'-' * (width + 2)}|-------|")

@@ -155,3 +155,17 @@ def test_sigkill_at_random_moments_then_resume_matches_uninterrupted(tmp_path):
     killed_store, clean_store = RunStore(tmp_path / "killed"), RunStore(tmp_path / "clean")
     assert killed_store.context_keys() == clean_store.context_keys()
     assert all(killed_store.contexts(k) == clean_store.contexts(k) for k in clean_store.context_keys())
+
+
+@pytest.mark.slow
+def test_embedded_default_meets_its_promises(tmp_path):
+    """The default run: >= 200 kept over >= 3 rounds, every C of K = 3 seen, adversarial share rising."""
+    from cadsynth.status import run_status
+
+    state, _ = run_pipeline(tmp_path, {}, "default")
+    status = run_status(tmp_path / "default")
+    total = status.total
+    assert total.kept >= 200 and len(status.rounds) >= 3 and "target_kept" in state["stop_reason"]
+    assert all(total.consensus[(c, 3)] > 0 for c in range(4))
+    first, last = status.share_trend
+    assert last.adversarial_share > first.adversarial_share

@@ -133,11 +133,17 @@ def _print_status(path: Path) -> None:
         table.add_column(col, justify="right")
     for r in [*status.rounds, status.total]:
         histogram = "  ".join(f"{c}/{k}:{n}" for (c, k), n in sorted(r.consensus.items(), key=lambda x: (x[0][1], x[0][0])))
-        table.add_row("all" if r.round == 0 else str(r.round), str(r.generated), str(r.consensus_zero),
+        label = "all" if r.round == 0 else f"{r.round}" + ("" if r.complete else " (partial)")
+        table.add_row(label, str(r.generated), str(r.consensus_zero),
                       str(r.discarded - r.consensus_zero), str(r.kept), str(r.adversarial),
                       f"{r.adversarial_share:.1%}", histogram, end_section=r.round == status.rounds[-1].round)
     console.print(table)
     total = status.total
+    trend = status.share_trend
+    if trend:
+        first, last = trend
+        console.print(f"adversarial share: round {first.round} {first.adversarial_share:.1%} -> round {last.round} "
+                      f"{last.adversarial_share:.1%} (first and last complete round)")
     other = Counter({k: v for k, v in total.reasons.items() if k != "consensus_zero"})
     if other:
         console.print("other discard reasons: " + ", ".join(f"{k} {v}" for k, v in other.most_common()))

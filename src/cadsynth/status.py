@@ -14,6 +14,8 @@ from cadsynth.store import RunStore
 @dataclass
 class RoundFunnel:
     round: int
+    units: int = 0  # seeds whose unit of this round is committed
+    complete: bool = False  # every seed's unit is committed (a run that stops at its target ends mid-round)
     generated: int = 0
     discarded: int = 0  # all discards
     consensus_zero: int = 0  # C = 0 among judged samples
@@ -61,6 +63,12 @@ class RunStatus:
         return total
 
     @property
+    def share_trend(self) -> tuple[RoundFunnel, RoundFunnel] | None:
+        """The first and the last complete round, to see whether the adversarial share rose."""
+        complete = [r for r in self.rounds if r.complete]
+        return (complete[0], complete[-1]) if len(complete) >= 2 else None
+
+    @property
     def judge_calls_per_kept(self) -> float:
         kept = self.total.kept
         return self.judge_calls / kept if kept else 0.0
@@ -87,9 +95,11 @@ def run_status(path: Path) -> RunStatus:
     if not store.exists:
         raise FileNotFoundError(f"{path} is not a cadsynth run directory (no manifest.json)")
     by_round: dict[int, list[Sample]] = defaultdict(list)
+    units: Counter = Counter()
     judges: dict[str, Counter] = defaultdict(Counter)
     calls, cost = 0, 0.0
     for round_, _, samples in store.units():
+        units[round_] += 1
         by_round[round_].extend(samples)
         for s in samples:
             cost += s.usage.cost_usd
@@ -100,11 +110,15 @@ def run_status(path: Path) -> RunStatus:
         j: c[Verdict.CORRECT.value] / (c[Verdict.CORRECT.value] + c[Verdict.WRONG.value])
         for j, c in judges.items() if c[Verdict.CORRECT.value] + c[Verdict.WRONG.value]
     }
+    seeds = len(store.seeds())
+    rounds = [_funnel(r, by_round[r]) for r in sorted(by_round)]
+    for funnel in rounds:
+        funnel.units, funnel.complete = units[funnel.round], units[funnel.round] == seeds
     return RunStatus(
         name=path.name,
-        rounds=[_funnel(r, by_round[r]) for r in sorted(by_round)],
+        rounds=rounds,
         state=store.read_json("state.json"),
-        seeds=len(store.seeds()),
+        seeds=seeds,
         seed_problems=len(store.seed_problems()),
         judges=dict(judges),
         judge_accuracy=accuracy,
