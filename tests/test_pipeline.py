@@ -56,7 +56,8 @@ def test_small_run_records_tell_the_whole_story(tmp_path):
         if s.judgement.k == 0 or s.judgement.consensus == 0:
             assert s.partition is Partition.DISCARDED and s.discard_reasons
         elif s.judgement.consensus < s.judgement.k:
-            assert s.partition is Partition.ADVERSARIAL
+            disputed = any(c.name == "reference_undisputed" and not c.passed for c in s.checks)
+            assert s.partition is (Partition.KEPT if disputed else Partition.ADVERSARIAL)
         else:
             assert s.partition is Partition.KEPT
     assert store.context_keys() == sorted({s.provenance.seed_id for s in samples})  # one context per seed
@@ -169,3 +170,33 @@ def test_embedded_default_meets_its_promises(tmp_path):
     assert all(total.consensus[(c, 3)] > 0 for c in range(4))
     first, last = status.share_trend
     assert last.adversarial_share > first.adversarial_share
+
+
+def test_checks_are_recorded_and_can_discard(tmp_path):
+    data = {**SMALL, "checks": {"image_needed": "discard", "reference_disputed": "discard"}}
+    _, store = run_pipeline(tmp_path, data)
+    samples = [s for s in store.samples() if s.judgement and s.judgement.k]
+    assert samples and all(s.blind is not None and len(s.blind.votes) == 3 for s in samples)
+    assert all({c.name for c in s.checks} == {"image_needed", "reference_undisputed"} for s in samples)
+    for s in samples:
+        failed = [c for c in s.checks if not c.passed]
+        if failed and s.judgement.consensus > 0:
+            assert s.partition is Partition.DISCARDED and s.discard_reasons[0].endswith(failed[0].detail)
+    assert any(not c.passed for s in samples for c in s.checks)  # the tiny judges do trip them
+
+
+def test_early_stop_skips_judges_only_once_a_sample_is_surely_adversarial(tmp_path):
+    _, store = run_pipeline(tmp_path, {**SMALL, "checks": {"early_stop": True}})
+    skipped = 0
+    for s in store.samples():
+        verdicts = [v.verdict for v in s.judgement.votes] if s.judgement else []
+        if Verdict.SKIPPED in verdicts:
+            skipped += verdicts.count(Verdict.SKIPPED)
+            asked = verdicts[: verdicts.index(Verdict.SKIPPED)]
+            assert Verdict.CORRECT in asked and Verdict.WRONG in asked
+            assert s.partition in (Partition.ADVERSARIAL, Partition.KEPT)  # KEPT only when the reference is disputed
+    assert skipped > 0
+    from cadsynth.status import run_status
+
+    assert run_status(store.path).saved_calls == skipped + sum(
+        [v.verdict for v in s.blind.votes].count(Verdict.SKIPPED) for s in store.samples() if s.blind)

@@ -144,6 +144,14 @@ def _print_status(path: Path) -> None:
         first, last = trend
         console.print(f"adversarial share: round {first.round} {first.adversarial_share:.1%} -> round {last.round} "
                       f"{last.adversarial_share:.1%} (first and last complete round)")
+    checked = sorted(status.total.failed_checks)
+    if checked:
+        per_round = "; ".join(
+            f"round {r.round}: " + ", ".join(f"{n} {r.failed_checks[n]} ({r.discarded_by_check[n]} discarded)"
+                                            for n in checked)
+            for r in status.rounds
+        )
+        console.print(f"failed checks: {per_round}")
     other = Counter({k: v for k, v in total.reasons.items() if k != "consensus_zero"})
     if other:
         console.print("other discard reasons: " + ", ".join(f"{k} {v}" for k, v in other.most_common()))
@@ -153,7 +161,8 @@ def _print_status(path: Path) -> None:
     )
     console.print(f"judges: {judges}")
     console.print(f"seeds {status.seeds} (skipped {status.seed_problems}); judge calls {status.judge_calls} "
-                  f"({status.judge_calls_per_kept:.2f} per kept sample); cost ${status.cost_usd:.4f}")
+                  f"({status.judge_calls_per_kept:.2f} per kept sample; {status.saved_calls} saved by early stop); "
+                  f"cost ${status.cost_usd:.4f}")
     version, mix = status.strategy_mix
     if mix:
         strategy = ", ".join(f"{k} {v:.2f}" for k, v in mix.items())

@@ -107,6 +107,22 @@ class ContextConfig(Section):
     )
 
 
+class ChecksConfig(Section):
+    """Checks beyond consensus: what to do with a sample that fails one (discard it, keep it flagged, or skip)."""
+
+    image_needed: Literal["discard", "flag", "off"] = Field(
+        default="flag", description="judges also answer without the image; solvable blind = image not needed"
+    )
+    image_needed_share: float = Field(default=0.5, gt=0, le=1, description="share of blind voters that must be right")
+    reference_disputed: Literal["discard", "flag", "off"] = Field(
+        default="flag", description="judges rejecting the reference agree on another answer; never adversarial"
+    )
+    dispute_min_agreeing: int = Field(default=2, ge=1, description="judges that must agree on the other answer")
+    early_stop: bool = Field(
+        default=False, description="stop asking judges once a sample is surely adversarial (exact C is lost)"
+    )
+
+
 class EndpointPolicy(Section):
     """How the executor treats one endpoint: concurrency, retries, timeouts, circuit breaker."""
 
@@ -137,6 +153,7 @@ class RunConfig(Section):
     loop: LoopConfig = Field(default_factory=LoopConfig)
     context: ContextConfig = Field(default_factory=ContextConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+    checks: ChecksConfig = Field(default_factory=ChecksConfig)
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:

@@ -12,24 +12,28 @@ import asyncio
 import platform
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from typing import Any
 
 import numpy as np
 
+from cadsynth.answers import equivalent
 from cadsynth.config import ConfigError, RunConfig
 from cadsynth.context.program import ProgramContext, initial, update
 from cadsynth.executor import Executor
 from cadsynth.generate.program import Candidate, ProgramMember, instance_meta, program_seeds
 from cadsynth.images import load_rgb, render_program
+from cadsynth.judge import validity
 from cadsynth.judge.base import JudgeItem, Reply
 from cadsynth.judge.consensus import consensus, partition, vote
 from cadsynth.judge.local import LocalJudge
 from cadsynth.records import (
     AnswerType,
+    Check,
     ImageRef,
     ImageSource,
+    Judgement,
     Partition,
     Provenance,
     Sample,
@@ -251,11 +255,21 @@ class Pipeline:
         self.report("rendered", n=len(made))
         judgeable = [i for i, (_, c) in enumerate(made) if c.instance is not None and images[i][0] is not None]
         items = [self._item(made[i][1], images[i][1]) for i in judgeable]
-        replies = await asyncio.gather(*(self._ask(j, items, [images[i][0] for i in judgeable]) for j in self.judges))
+        if self.config.checks.image_needed != "off":
+            items += [replace(item, blind=True) for item in items]
+        refs = [images[i][0] for i in judgeable] * (len(items) // max(1, len(judgeable)))
+        if self.config.checks.early_stop:
+            references = [made[i][1].instance for i in judgeable] * (len(items) // max(1, len(judgeable)))
+            replies = await self._ask_until_decided(items, refs, references)
+        else:
+            replies = await asyncio.gather(*(self._ask(j, items, refs) for j in self.judges))
         self.report("judged", n=len(made))
-        by_index = {i: [r[n] for r in replies] for n, i in enumerate(judgeable)}
+        n = len(judgeable)
+        seen = {i: [r[k] for r in replies] for k, i in enumerate(judgeable)}
+        blind = {i: [r[n + k] for r in replies] for k, i in enumerate(judgeable)} if len(items) > n else {}
         return [
-            self._sample(seed, round_, context, member, candidate, images[i][0], by_index.get(i), images[i][2])
+            self._sample(seed, round_, context, member, candidate, images[i][0], seen.get(i), blind.get(i),
+                         images[i][2])
             for i, (member, candidate) in enumerate(made)
         ]
 
@@ -278,8 +292,9 @@ class Pipeline:
     async def _ask(self, judge: LocalJudge, items: list[JudgeItem], refs: list[ImageRef | None]) -> list[Reply]:
         """A judge's replies, from the request cache where this exact question was asked before."""
         cache = self.store.cache
-        keys = [cache.key("judge", judge.name, judge.fingerprint, ref.sha256 if ref else None, item.question,
-                          item.choices) for item, ref in zip(items, refs, strict=True)]
+        keys = [cache.key("judge", judge.name, judge.fingerprint, "blind" if item.blind else (ref.sha256 if ref else None),
+                          item.question, item.choices, item.family, item.kind)
+                for item, ref in zip(items, refs, strict=True)]
         cached = [cache.get(k) for k in keys]
         missing = [i for i, c in enumerate(cached) if c is None]
         fresh = await judge.answer([items[i] for i in missing]) if missing else []
@@ -290,8 +305,29 @@ class Pipeline:
                 cache.put(keys[i], cached[i])
         return [Reply(**c) for c in cached]
 
+    async def _ask_until_decided(self, items: list[JudgeItem], refs: list[ImageRef | None],
+                                 references: list[Any]) -> list[list[Reply]]:
+        """Judges in order; an item leaves the queue once one judge is right and one wrong (adversarial
+        whatever the rest say). The judges not asked get a skipped reply, which counts as a saved call."""
+        outcomes: list[set[bool]] = [set() for _ in items]
+        replies: list[list[Reply]] = []
+        for judge in self.judges:
+            todo = [i for i, seen in enumerate(outcomes) if seen != {True, False}]
+            answered = dict(zip(todo, await self._ask(judge, [items[i] for i in todo], [refs[i] for i in todo])
+                                if todo else [], strict=True))
+            row = []
+            for i in range(len(items)):
+                reply = answered.get(i, Reply(raw="", extracted=None, skipped=True))
+                if i in answered and reply.abstain is None and reply.error is None:
+                    ref = references[i]
+                    outcomes[i].add(equivalent(reply.extracted, ref.answer, ref.answer_type, ref.choices))
+                row.append(reply)
+            replies.append(row)
+        return replies
+
     def _sample(self, seed: Seed, round_: int, context: ProgramContext, member: str, candidate: Candidate,
-                image: ImageRef | None, replies: list[Reply] | None, image_error: str | None) -> Sample:
+                image: ImageRef | None, replies: list[Reply] | None, blind_replies: list[Reply] | None,
+                image_error: str | None) -> Sample:
         instance = candidate.instance
         sample_id = stable_hash(self.config.seed, seed.id, round_, member, candidate.index)
         provenance = Provenance(
@@ -306,18 +342,35 @@ class Pipeline:
                           answer=instance.answer if instance else "",
                           answer_type=instance.answer_type if instance else AnswerType.TEXT,
                           partition=Partition.DISCARDED, discard_reasons=[reason])
-        votes = [vote(j.name, r, instance.answer, instance.answer_type, instance.choices)
-                 for j, r in zip(self.judges, replies, strict=True)]
-        judgement = consensus(votes)
-        part, reasons = partition(judgement)
+        def judged(answers: list[Reply]) -> Judgement:
+            return consensus([vote(j.name, r, instance.answer, instance.answer_type, instance.choices)
+                              for j, r in zip(self.judges, answers, strict=True)])
+
+        judgement = judged(replies)
+        blind = judged(blind_replies) if blind_replies is not None else None
+        checks = self._checks(judgement, blind, instance.answer_type)
+        part, reasons = validity.apply(*partition(judgement), checks, self.config.checks)
+        votes = [*judgement.votes, *(blind.votes if blind else [])]
         return Sample(
             id=sample_id, provenance=provenance, question=instance.question, choices=instance.choices,
             answer=instance.answer, answer_type=instance.answer_type, solution=instance.solution,
             domain=FAMILIES[instance.family].domain, family=instance.family, difficulty=instance.difficulty,
-            knobs=instance.knobs, question_kind=instance.kind, image=image, judgement=judgement,
-            partition=part, discard_reasons=reasons,
+            knobs=instance.knobs, question_kind=instance.kind, image=image, judgement=judgement, blind=blind,
+            partition=part, discard_reasons=reasons, checks=checks,
             usage=sum((v.usage for v in votes), Usage()),
         )
+
+
+    def _checks(self, judgement: Judgement, blind: Judgement | None, answer_type: AnswerType) -> list[Check]:
+        """Checks beyond consensus, for samples at least one judge voted on."""
+        if judgement.k == 0:
+            return []
+        checks = []
+        if blind is not None:
+            checks.append(validity.image_needed(blind, self.config.checks))
+        if self.config.checks.reference_disputed != "off":
+            checks.append(validity.reference_dispute(judgement, answer_type, self.config.checks))
+        return checks
 
 
 __all__ = ["Pipeline", "Strategy", "config_fingerprint"]

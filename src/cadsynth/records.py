@@ -52,6 +52,7 @@ class Verdict(StrEnum):
     WRONG = "wrong"
     ABSTAIN = "abstain"  # the judge declares the question outside what it can see; not counted in K
     ERROR = "error"  # the call failed; not counted in K
+    SKIPPED = "skipped"  # not asked: the partition was already decided (checks.early_stop); not counted in K
 
 
 class Seed(Record):
@@ -167,6 +168,7 @@ class Sample(Record):
     question_kind: str | None = None
     image: ImageRef | None = None
     judgement: Judgement | None = None
+    blind: Judgement | None = None  # the same judges answering without the image (image-necessity check)
     partition: Partition
     discard_reasons: list[str] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)

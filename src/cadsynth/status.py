@@ -23,6 +23,8 @@ class RoundFunnel:
     adversarial: int = 0
     reasons: Counter = field(default_factory=Counter)  # discard reason -> count
     consensus: Counter = field(default_factory=Counter)  # (C, K) -> count
+    failed_checks: Counter = field(default_factory=Counter)  # check name -> samples that failed it
+    discarded_by_check: Counter = field(default_factory=Counter)  # check name -> samples it discarded
 
     @property
     def adversarial_share(self) -> float:
@@ -39,6 +41,7 @@ class RunStatus:
     judges: dict[str, Counter]  # judge -> verdict counts
     judge_accuracy: dict[str, float]
     judge_calls: int
+    saved_calls: int  # judges not asked because the partition was already decided (checks.early_stop)
     cost_usd: float
     contexts: dict[str, list[dict[str, Any]]]  # key ("global" or a seed id) -> versions
 
@@ -60,6 +63,8 @@ class RunStatus:
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             total.reasons.update(r.reasons)
             total.consensus.update(r.consensus)
+            total.failed_checks.update(r.failed_checks)
+            total.discarded_by_check.update(r.discarded_by_check)
         return total
 
     @property
@@ -84,6 +89,10 @@ def _funnel(round_: int, samples: list[Sample]) -> RoundFunnel:
         else:
             funnel.kept += 1
         funnel.adversarial += s.partition is Partition.ADVERSARIAL
+        failed = {c.name for c in s.checks if not c.passed}
+        funnel.failed_checks.update(failed)
+        if s.partition is Partition.DISCARDED:
+            funnel.discarded_by_check.update(n for n in failed if (s.discard_reasons or [""])[0].startswith(n))
         if s.judgement is not None and s.judgement.k > 0:
             funnel.consensus[(s.judgement.consensus, s.judgement.k)] += 1
             funnel.consensus_zero += s.judgement.consensus == 0
@@ -97,7 +106,7 @@ def run_status(path: Path) -> RunStatus:
     by_round: dict[int, list[Sample]] = defaultdict(list)
     units: Counter = Counter()
     judges: dict[str, Counter] = defaultdict(Counter)
-    calls, cost = 0, 0.0
+    calls, saved, cost = 0, 0, 0.0
     for round_, _, samples in store.units():
         units[round_] += 1
         by_round[round_].extend(samples)
@@ -105,7 +114,9 @@ def run_status(path: Path) -> RunStatus:
             cost += s.usage.cost_usd
             for v in s.judgement.votes if s.judgement else []:
                 judges[v.judge][v.verdict.value] += 1
-                calls += v.verdict is not Verdict.ABSTAIN
+            asked = [*(s.judgement.votes if s.judgement else []), *(s.blind.votes if s.blind else [])]
+            calls += sum(v.verdict not in (Verdict.ABSTAIN, Verdict.SKIPPED) for v in asked)
+            saved += sum(v.verdict is Verdict.SKIPPED for v in asked)
     accuracy = {
         j: c[Verdict.CORRECT.value] / (c[Verdict.CORRECT.value] + c[Verdict.WRONG.value])
         for j, c in judges.items() if c[Verdict.CORRECT.value] + c[Verdict.WRONG.value]
@@ -123,6 +134,7 @@ def run_status(path: Path) -> RunStatus:
         judges=dict(judges),
         judge_accuracy=accuracy,
         judge_calls=calls,
+        saved_calls=saved,
         cost_usd=cost,
         contexts={key: store.contexts(key) for key in store.context_keys()},
     )

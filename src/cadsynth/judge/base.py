@@ -19,6 +19,7 @@ class JudgeItem:
     choices: dict[str, str] | None = None
     family: str | None = None
     kind: str | None = None
+    blind: bool = False  # answer without the image (the image-necessity check): `image` is not to be looked at
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Reply:
     extracted: str | None
     abstain: str | None = None  # reason, when the judge declares the question outside what it can see
     error: str | None = None  # reason, when the call failed
+    skipped: bool = False  # not asked, because the partition was already decided
     usage: Usage = field(default_factory=Usage)
 
 

@@ -16,6 +16,9 @@ CONSENSUS_ZERO = "consensus_zero"
 
 def vote(judge: str, reply: Reply, reference: str, answer_type: AnswerType,
          choices: dict[str, str] | None) -> Vote:
+    if reply.skipped:
+        return Vote(judge=judge, raw="", extracted=None, verdict=Verdict.SKIPPED,
+                    reason="not asked: the partition was already decided (checks.early_stop)")
     if reply.error is not None:
         return Vote(judge=judge, raw=reply.raw, extracted=None, verdict=Verdict.ERROR, reason=reply.error,
                     usage=reply.usage)

@@ -13,6 +13,8 @@ import json
 import threading
 from pathlib import Path
 
+from PIL import Image
+
 from cadsynth.answers import letter
 from cadsynth.judge.base import JudgeItem, Reply
 from cadsynth.local.committee import BUILTIN_DIR, SKILLS_FILE
@@ -28,6 +30,9 @@ def weights_dir(weights: str) -> Path:
     if not (path / "model.safetensors").exists():
         raise FileNotFoundError(f"no judge weights in {path} (train them with `cadsynth local train`)")
     return path
+
+
+BLANK = Image.new("RGB", (448, 448), "white")  # what a local judge sees when asked without the image
 
 
 class LocalJudge:
@@ -56,8 +61,9 @@ class LocalJudge:
     def answer_sync(self, items: list[JudgeItem]) -> list[Reply]:
         reasons = [self._abstain_reason(item) for item in items]
         todo = [i for i, reason in enumerate(reasons) if reason is None]
+        images = [BLANK if items[i].blind else items[i].image for i in todo]
         with self._lock:
-            raw = self.vlm.answer([items[i].image for i in todo], [items[i].question for i in todo]) if todo else []
+            raw = self.vlm.answer(images, [items[i].question for i in todo]) if todo else []
         answers = dict(zip(todo, raw, strict=True))
         replies = []
         for i, item in enumerate(items):

@@ -102,6 +102,16 @@ class Family:
     def render(self, scene: Scene) -> Image.Image:
         return to_image(self.draw(scene))
 
+    def visible_texts(self, scene: Scene) -> list[str]:
+        """Every text the image of `scene` must show (labels, ticks, titles), one entry per drawn occurrence.
+
+        Derived from the figure the family itself draws, so it is the renderer's ground truth: the OCR check
+        (`cadsynth.checks.ocr`) requires these and treats them as the legitimate texts of the image.
+        """
+        from cadsynth.tasks.render import text_boxes
+
+        return [text for text, _ in text_boxes(self.draw(scene))]
+
     def distractors(self, scene: Scene, kind: str, args: Args, answer: Any, rng: np.random.Generator) -> list[Any]:
         """Plausible wrong options for multiple choice (the answer itself is removed by the caller)."""
         return numeric_distractors(answer, rng)
