@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -59,10 +60,10 @@ def register(app: typer.Typer) -> None:
         try:
             result = export(run_dir, format, out, filters, val_share, push_to_hub, salt=split_salt)
         except ExportError as error:
-            err.print(f"[bold red]error:[/] {error}")
+            err.print(f"[bold red]error:[/] {escape(str(error))}")
             raise typer.Exit(1) from None
         for warning in result.warnings:
-            err.print(f"[yellow]warning:[/] {warning}")
+            err.print(f"[yellow]warning:[/] {escape(str(warning))}")
         splits = ", ".join(f"{split} {n} ({result.seeds[split]} seeds)" for split, n in result.counts.items())
         console.print(f"wrote {result.total} samples to {result.out} ({format}): {splits}")
         if result.left_out:
@@ -72,5 +73,5 @@ def register(app: typer.Typer) -> None:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {escape(message)}")
     raise typer.Exit(2)
