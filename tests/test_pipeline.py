@@ -226,3 +226,12 @@ def test_ocr_checks_read_program_images(tmp_path):
     judged = [s for s in store.samples() if s.image is not None]
     assert judged and all({"labels_visible", "answer_leak"} <= {c.name for c in s.checks} for s in judged)
     assert all(c.passed for s in judged for c in s.checks if c.name in ("labels_visible", "answer_leak"))
+
+
+def test_a_check_whose_extra_is_missing_fails_fast(monkeypatch, tmp_path):
+    import cadsynth.pipeline
+
+    monkeypatch.setattr(cadsynth.pipeline, "find_spec", lambda name: None)  # as on an install without extras
+    with pytest.raises(ConfigError, match=r"checks.ocr needs rapidocr: pip install 'cadsynth\[checks\]'"):
+        run_pipeline(tmp_path, {**SMALL, "checks": {"ocr": "flag"}})
+    assert not list((tmp_path / "t" / "records").glob("*.jsonl"))

