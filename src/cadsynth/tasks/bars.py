@@ -145,8 +145,8 @@ class Bars(Family):
     def knobs(self, difficulty: int) -> dict[str, Any]:
         return dict(KNOBS[difficulty])
 
-    def scene(self, rng: np.random.Generator, difficulty: int) -> Scene:
-        knobs = KNOBS[difficulty]
+    def scene(self, rng: np.random.Generator, difficulty: int, knobs: dict[str, Any] | None = None) -> Scene:
+        knobs = knobs or KNOBS[difficulty]
         n = int(rng.integers(knobs["bars"][0], knobs["bars"][1] + 1))
         style = str(rng.choice(knobs["styles"]))
         return self._make(rng, n, style, knobs["vmax"])

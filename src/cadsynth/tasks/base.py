@@ -79,12 +79,16 @@ class Family:
     name: str = ""
     domain: str = ""
     kinds: dict[str, Kind] = {}
+    aliases: tuple[str, ...] = ()  # words that name this family in a text seed ("food web", "predator")
+    size_knob: str | None = None  # the (lo, hi) knob a description such as "6-8 species" sets
+    size_nouns: tuple[str, ...] = ()  # the nouns that count that knob in a description ("species")
 
     def knobs(self, difficulty: int) -> dict[str, Any]:
         """The difficulty knobs in force at a level (e.g. number of bars, value range)."""
         raise NotImplementedError
 
-    def scene(self, rng: np.random.Generator, difficulty: int) -> Scene:
+    def scene(self, rng: np.random.Generator, difficulty: int, knobs: dict[str, Any] | None = None) -> Scene:
+        """A random scene at `difficulty`; `knobs` (default: `self.knobs(difficulty)`) overrides the levers."""
         raise NotImplementedError
 
     def vary(self, scene: Scene, rng: np.random.Generator) -> Scene:

@@ -164,8 +164,8 @@ class Grid(Family):
     def knobs(self, difficulty: int) -> dict[str, Any]:
         return dict(KNOBS[difficulty])
 
-    def scene(self, rng: np.random.Generator, difficulty: int) -> Scene:
-        k = KNOBS[difficulty]
+    def scene(self, rng: np.random.Generator, difficulty: int, knobs: dict[str, Any] | None = None) -> Scene:
+        k = knobs or KNOBS[difficulty]
         return self._make(rng, k["size"], k["points"], k["side"])
 
     def _make(self, rng: np.random.Generator, size: int, n_points: int, side: int) -> Scene:

@@ -125,8 +125,8 @@ class Shapes(Family):
     def knobs(self, difficulty: int) -> dict[str, Any]:
         return dict(KNOBS[difficulty])
 
-    def scene(self, rng: np.random.Generator, difficulty: int) -> Scene:
-        k = KNOBS[difficulty]
+    def scene(self, rng: np.random.Generator, difficulty: int, knobs: dict[str, Any] | None = None) -> Scene:
+        k = knobs or KNOBS[difficulty]
         n = int(rng.integers(k["count"][0], k["count"][1] + 1))
         kinds = SHAPE_KINDS[: k["kinds"]]
         divider = round(float(rng.uniform(0.35, 0.65)), 3) if k["divider"] else None
