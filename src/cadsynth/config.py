@@ -60,6 +60,28 @@ class SeedsConfig(Section):
         return self
 
 
+class ModelEndpoint(Section):
+    """One model behind an OpenAI-compatible API (a gateway, vLLM, SGLang, llama.cpp, Ollama), or via LiteLLM.
+
+    The base URL and key come from the environment variables named here, read when a call is made, so neither
+    lands in a config file, a log or a run manifest. Calls are pooled per `model` (see `executor.endpoints`).
+    """
+
+    model: str
+    api: Literal["chat", "completions", "images", "litellm"] = Field(
+        default="chat", description="chat completions; text completions for base models; images generations"
+    )
+    base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8000/v1; else base_url_env")
+    base_url_env: str | None = "OPENAI_BASE_URL"
+    api_key_env: str | None = Field(default="OPENAI_API_KEY", description="None: no key (local servers)")
+    vision: bool = Field(default=True, description="accepts image parts (False: text-only, gets captions)")
+    max_tokens: int = Field(default=2048, ge=1)
+    temperature: float = Field(default=0.7, ge=0)
+    price_in_per_mtok: float | None = Field(default=None, ge=0, description="USD per 1M prompt tokens")
+    price_out_per_mtok: float | None = Field(default=None, ge=0, description="USD per 1M completion tokens")
+    extra_body: dict[str, Any] = Field(default_factory=dict, description="provider-specific request fields")
+
+
 class ProgramMemberConfig(Section):
     """A generator member made of the built-in task programs."""
 
