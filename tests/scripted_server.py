@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -53,10 +54,21 @@ def truncated_json(text: str = '{"a": ') -> Reply:
     return Reply(200, text, {"Content-Type": "application/json"})
 
 
+def _usage(prompt_tokens: int | None, completion_tokens: int) -> dict[str, Any]:
+    if prompt_tokens is None:
+        return {}
+    total = prompt_tokens + completion_tokens
+    return {"usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": total}}
+
+
 def chat_completion(
-    content: str, model: str = "scripted", prompt_tokens: int = 10, completion_tokens: int = 5
+    content: str,
+    model: str = "scripted",
+    prompt_tokens: int | None = 10,
+    completion_tokens: int = 5,
+    finish_reason: str = "stop",
 ) -> Reply:
-    """An OpenAI-style chat completion reply with one assistant message."""
+    """An OpenAI-style chat completion reply with one assistant message (no usage when prompt_tokens is None)."""
     return Reply(
         200,
         {
@@ -65,15 +77,39 @@ def chat_completion(
             "created": int(time.time()),
             "model": model,
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": finish_reason}
             ],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            },
+            **_usage(prompt_tokens, completion_tokens),
         },
     )
+
+
+def text_completion(
+    text: str, model: str = "scripted", prompt_tokens: int | None = 10, completion_tokens: int = 5
+) -> Reply:
+    """An OpenAI-style text completion reply (POST /completions) with one choice."""
+    return Reply(
+        200,
+        {
+            "id": "cmpl-scripted",
+            "object": "text_completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "text": text, "finish_reason": "stop", "logprobs": None}],
+            **_usage(prompt_tokens, completion_tokens),
+        },
+    )
+
+
+def image_generation(
+    *, b64_png: str | None = None, url: str | None = None, usage: tuple[int, int] | None = None
+) -> Reply:
+    """An OpenAI-style images reply with one image, as base64 or as a URL to fetch; token usage when given."""
+    item = {"b64_json": b64_png} if b64_png is not None else {"url": url}
+    body: dict[str, Any] = {"created": int(time.time()), "data": [{**item, "revised_prompt": "scripted"}]}
+    if usage is not None:
+        body["usage"] = {"input_tokens": usage[0], "output_tokens": usage[1], "total_tokens": sum(usage)}
+    return Reply(200, body)
 
 
 class _Server(ThreadingHTTPServer):
@@ -99,8 +135,10 @@ class Received:
 class ScriptedServer:
     """A real HTTP server in a background thread serving per-path scripts of replies; a context manager."""
 
-    def __init__(self, script: dict[str, list[Reply]] | None = None, default: Reply | None = None) -> None:
+    def __init__(self, script: dict[str, list[Reply]] | None = None, default: Reply | None = None,
+                 responder: Callable[[str, bytes], Reply | None] | None = None) -> None:
         self.default = default or Reply(200, {"ok": True})
+        self.responder = responder  # (path, body) -> reply, for paths whose script is used up; None: default
         self.requests: list[Received] = []
         self.in_flight = 0
         self.peak_in_flight = 0
@@ -147,7 +185,7 @@ class ScriptedServer:
     def _next(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
         with self._lock:
             queue = self._scripts.get(path)
-            reply = queue.pop(0) if queue else self.default
+            reply = queue.pop(0) if queue else (self.responder and self.responder(path, body)) or self.default
             self.requests.append(Received(method, path, headers, body, time.monotonic(), reply.status))
             self.in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self.in_flight)

@@ -1,13 +1,16 @@
 """Answer extraction and equivalence: the one matcher used by judges, rewards and evaluation.
 
 Order of tests: multiple-choice letters; exact match after normalisation; numbers (with units, percent,
-fractions and surds such as ``2√5`` or ``2\\sqrt{5}``) within a relative tolerance; otherwise unequal.
+fractions and surds such as ``2√5`` or ``2\\sqrt{5}``) within a relative tolerance; for expressions, symbolic
+equivalence with math-verify; otherwise unequal. `match` says which test succeeded, for the record.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import threading
 
 from cadsynth.records import AnswerType
 
@@ -21,7 +24,7 @@ _BARE_LETTER = re.compile(r"^\(?\s*([A-Ea-e])\s*\)?[.:]?$")
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)"
 _SURD = re.compile(rf"^({_NUMBER}|[-+])?\s*\*?\s*(?:√|\\sqrt)\s*\{{?\s*({_NUMBER})\s*\}}?$")
 _FRAC = re.compile(rf"^(?:\\[dt]?frac\s*\{{\s*({_NUMBER})\s*\}}\s*\{{\s*({_NUMBER})\s*\}}|({_NUMBER})\s*/\s*({_NUMBER}))$")
-_UNIT = re.compile(rf"^({_NUMBER})\s*([a-zA-Z°Ω]{{1,12}}\.?|\\?%|%)?$")
+_UNIT = re.compile(rf"^({_NUMBER})\s*([a-zA-Zμ°Ωω][a-zA-Z°Ωω²³]{{0,11}}(?:[/·][a-zA-Z°Ωω²³]{{1,8}})?\.?|\\?%|%)?$")
 _SCALE_WORDS = {"dozen", "hundred", "thousand", "million", "billion", "trillion"}  # not units: "2 million" is not 2
 
 
@@ -113,12 +116,45 @@ def _numbers_equal(a: tuple[float, str], b: tuple[float, str], rel_tol: float = 
 def equivalent(candidate: str | None, reference: str, answer_type: AnswerType | str,
                choices: dict[str, str] | None = None) -> bool:
     """Whether a candidate answer means the same as the reference."""
+    return match(candidate, reference, answer_type, choices) is not None
+
+
+def match(candidate: str | None, reference: str, answer_type: AnswerType | str,
+          choices: dict[str, str] | None = None) -> str | None:
+    """How a candidate was found equivalent to the reference (letter, exact, numeric, math-verify), or None."""
     if candidate is None or not candidate.strip():
-        return False
-    if AnswerType(answer_type) is AnswerType.MCQ:
-        return letter(candidate, choices) == reference.strip().upper()
+        return None
+    kind = AnswerType(answer_type)
+    if kind is AnswerType.MCQ:
+        return "letter" if letter(candidate, choices) == reference.strip().upper() else None
     if normalise(candidate) == normalise(reference):
-        return True
+        return "exact"
     a, b = number(candidate), number(reference)
-    exact = AnswerType(answer_type) is AnswerType.INTEGER  # 10001 is not 10000, whatever the tolerance
-    return a is not None and b is not None and _numbers_equal(a, b, 0.0 if exact else REL_TOL)
+    if a is not None and b is not None:
+        exact = kind is AnswerType.INTEGER  # 10001 is not 10000, whatever the tolerance
+        return "numeric" if _numbers_equal(a, b, 0.0 if exact else REL_TOL) else None
+    if kind is AnswerType.EXPRESSION and _math_verify(candidate, reference):
+        return "math-verify"
+    return None
+
+
+def _math_verify(candidate: str, reference: str) -> bool:
+    """Symbolic equivalence of LaTeX or plain expressions with math-verify (an answer it cannot parse is unequal)."""
+    try:
+        from math_verify import parse, verify
+    except ImportError:  # pragma: no cover - math-verify is a default dependency
+        return False
+
+    # math-verify's timeouts use SIGALRM, which works in the main thread only
+    seconds = 5 if threading.current_thread() is threading.main_thread() else None
+    logging.getLogger("math_verify").setLevel(logging.ERROR)
+
+    def parsed(text: str) -> list:
+        text = text.strip()
+        return parse(text if text.startswith("$") else f"${text}$", parsing_timeout=seconds)
+
+    try:
+        gold, answer = parsed(reference), parsed(candidate)
+        return bool(gold and answer and verify(gold, answer, timeout_seconds=seconds))
+    except Exception:  # math-verify raises on exotic input; unequal is the safe verdict
+        return False

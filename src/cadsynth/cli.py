@@ -168,6 +168,17 @@ def _print_status(path: Path, diversity: bool = False) -> None:
     console.print(f"seeds {status.seeds} (skipped {status.seed_problems}); judge calls {status.judge_calls} "
                   f"({status.judge_calls_per_kept:.2f} per kept sample; {status.saved_calls} saved by early stop); "
                   f"cost ${status.cost_usd:.4f}")
+    spent = [(part, name, u) for part, by_name in status.usage.items() for name, u in sorted(by_name.items()) if u.calls]
+    if spent:
+        table = Table(title="model calls and cost")
+        for col in ("role", "name", "calls", "prompt tokens", "completion tokens", "cost USD"):
+            table.add_column(col, justify="right")
+        for part, name, u in spent:
+            table.add_row(part.rstrip("s") if part != "other" else "other", name, str(u.calls), str(u.prompt_tokens),
+                          str(u.completion_tokens), f"{u.cost_usd:.4f}")
+        table.add_row("run", "", *(str(sum(getattr(u, f) for *_, u in spent)) for f in ("calls", "prompt_tokens",
+                      "completion_tokens")), f"{status.cost_usd:.4f}", end_section=True)
+        console.print(table)
     version, mix = status.strategy_mix
     if mix:
         strategy = ", ".join(f"{k} {v:.2f}" for k, v in mix.items())

@@ -7,11 +7,12 @@ the environment variable that holds a key (``api_key_env``), and the value is re
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 
 from cadsynth.records import Strategy
 
@@ -91,7 +92,42 @@ class ProgramMemberConfig(Section):
     mcq_share: float = Field(default=0.25, ge=0, le=1, description="share of candidates in multiple-choice form")
 
 
-GeneratorConfig = ProgramMemberConfig  # LLM members join this union (discriminated by `kind`)
+class LLMMemberConfig(Section):
+    """A generator member backed by a language model: rationale analysis, synthesis, construction, drawing."""
+
+    kind: Literal["llm"] = "llm"
+    name: str
+    model: ModelEndpoint
+    candidates: int = Field(default=2, ge=1, description="candidates per seed per round")
+    image_route: Literal["code", "text_to_image"] = Field(
+        default="code", description="the member writes rendering code (run in the sandbox), or a visual prompt"
+    )
+    code_language: Literal["matplotlib", "svg", "dot"] = "matplotlib"
+    image_model: ModelEndpoint | None = Field(default=None, description="the images endpoint (text_to_image)")
+    strategy_choice: Literal["round_robin", "model"] = Field(
+        default="round_robin", description="meta-strategy per candidate: assigned in turn, or chosen by the model"
+    )
+    mcq_share: float = Field(default=0.5, ge=0, le=1, description="share of candidates asked as multiple choice")
+    templates: Path | None = Field(default=None, description="a folder whose template files replace the shipped ones")
+
+    @model_validator(mode="after")
+    def _route_needs(self) -> LLMMemberConfig:
+        if self.image_route == "text_to_image" and self.image_model is None:
+            raise ValueError(f"generator '{self.name}': image_route text_to_image needs image_model")
+        return self
+
+
+def _kind(default: str) -> Callable[[Any], str]:
+    def tag(value: Any) -> str:
+        return value.get("kind", default) if isinstance(value, dict) else getattr(value, "kind", default)
+
+    return tag
+
+
+GeneratorConfig = Annotated[
+    Annotated[ProgramMemberConfig, Tag("program")] | Annotated[LLMMemberConfig, Tag("llm")],
+    Discriminator(_kind("program")),
+]
 
 
 class LocalJudgeConfig(Section):
@@ -102,7 +138,20 @@ class LocalJudgeConfig(Section):
     weights: str  # "builtin:<name>" or a directory written by `cadsynth local train`
 
 
-JudgeConfig = LocalJudgeConfig  # endpoint judges join this union (discriminated by `kind`)
+class EndpointJudgeConfig(Section):
+    """A judge behind an OpenAI-compatible endpoint. A text-only model answers from a caption of the image
+    written by the vision judge named in `caption_by` (caption mode, as the paper did for DeepSeek-R1)."""
+
+    kind: Literal["endpoint"] = "endpoint"
+    name: str
+    model: ModelEndpoint
+    caption_by: str | None = None
+
+
+JudgeConfig = Annotated[
+    Annotated[LocalJudgeConfig, Tag("local")] | Annotated[EndpointJudgeConfig, Tag("endpoint")],
+    Discriminator(_kind("local")),
+]
 
 
 def _default_judges() -> list[LocalJudgeConfig]:
@@ -127,6 +176,10 @@ class ContextConfig(Section):
     scope: Literal["per_seed", "global"] = Field(
         default="per_seed", description="one context per seed as in the paper, or one for the whole run"
     )
+    reflector: ModelEndpoint | None = Field(
+        default=None, description="the model that rewrites the guidance of LLM members from adversarial samples"
+    )
+    max_guidance_chars: int = Field(default=1500, ge=100, description="length cap of the rewritten guidance")
 
 
 class ChecksConfig(Section):
@@ -151,6 +204,9 @@ class ChecksConfig(Section):
     early_stop: bool = Field(
         default=False, description="stop asking judges once a sample is surely adversarial (exact C is lost)"
     )
+    llm_equivalence: ModelEndpoint | None = Field(
+        default=None, description="asked when the rules find a judge's answer unequal; never counts as a judge"
+    )
 
 
 class EndpointPolicy(Section):
@@ -173,10 +229,26 @@ class ExecutorConfig(Section):
     endpoints: dict[str, EndpointPolicy] = Field(default_factory=dict)
 
 
+class SandboxConfig(Section):
+    """Limits of the sandbox that renders model-written code (one fresh process per image, from a warm pool)."""
+
+    workers: int | None = Field(default=None, ge=1, description="warm worker processes; default: cores")
+    cpu_s: int = Field(default=10, gt=0)
+    wall_s: float = Field(default=20, gt=0)
+    memory_mb: int = Field(default=1024, ge=64)
+    output_mb: int = Field(default=16, ge=1)
+
+
+MODEL_SLOTS = (("generators", "model"), ("generators", "image_model"), ("judges", "model"))
+
+
 class RunConfig(Section):
     name: str = "default"
     seed: int = 0
     runs_dir: Path = Path("runs")
+    models: dict[str, ModelEndpoint] = Field(
+        default_factory=dict, description="named endpoints; anywhere an endpoint goes, its name may stand instead"
+    )
     seeds: SeedsConfig = Field(default_factory=SeedsConfig)
     generators: list[GeneratorConfig] = Field(default_factory=lambda: [ProgramMemberConfig()])
     judges: list[JudgeConfig] = Field(default_factory=_default_judges)
@@ -184,6 +256,47 @@ class RunConfig(Section):
     context: ContextConfig = Field(default_factory=ContextConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
     checks: ChecksConfig = Field(default_factory=ChecksConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _named_models(cls, data: Any) -> Any:
+        """Replace model names by their entries in `models` (a generator or judge may say `model: gpt-4o`)."""
+        if not isinstance(data, dict) or not isinstance(data.get("models", {}), dict):
+            return data
+        models = data.get("models", {})
+
+        def resolve(value: Any, where: str) -> Any:
+            if not isinstance(value, str):
+                return value
+            if value not in models:
+                known = ", ".join(sorted(models)) or "none: add a models: section"
+                raise ValueError(f"{where}: no model named '{value}' in models (known: {known})")
+            return models[value]
+
+        data = dict(data)
+        for group, slot in MODEL_SLOTS:
+            if isinstance(data.get(group), list):
+                data[group] = [{**m, slot: resolve(m[slot], f"{group}.{i}.{slot}")}
+                               if isinstance(m, dict) and slot in m else m for i, m in enumerate(data[group])]
+        for section, slot in (("context", "reflector"), ("checks", "llm_equivalence")):
+            if isinstance(data.get(section), dict) and slot in data[section]:
+                data[section] = {**data[section], slot: resolve(data[section][slot], f"{section}.{slot}")}
+        return data
+
+    @model_validator(mode="after")
+    def _captions(self) -> RunConfig:
+        vision = {j.name for j in self.judges if isinstance(j, EndpointJudgeConfig) and j.model.vision}
+        for judge in self.judges:
+            if not isinstance(judge, EndpointJudgeConfig):
+                continue
+            if judge.caption_by is not None and judge.caption_by not in vision:
+                raise ValueError(f"judges: '{judge.name}'.caption_by must name a judge with vision: true "
+                                 f"(have: {', '.join(sorted(vision)) or 'none'})")
+            if not judge.model.vision and judge.caption_by is None:
+                raise ValueError(f"judges: '{judge.name}' is text-only (vision: false); set caption_by to a "
+                                 "vision judge that captions the image for it")
+        return self
 
     @model_validator(mode="after")
     def _unique_names(self) -> RunConfig:
@@ -203,34 +316,32 @@ class RunConfig(Section):
 
 def _known_keys(model: type[BaseModel], path: tuple[str | int, ...]) -> list[str]:
     """The field names valid at ``path`` inside ``model`` (best effort, for suggestions)."""
-    current: Any = model
+    current: list[type[BaseModel]] = [model]
     for part in path:
-        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+        if isinstance(part, int):
             continue
-        field = current.model_fields.get(part)
-        if field is None:
+        fields = [m.model_fields[part] for m in current if part in m.model_fields]
+        if not fields:
             return []
-        current = _model_in(field.annotation)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return list(current.model_fields)
-    return []
+        current = _models_in(fields[0].annotation)
+    return [name for m in current for name in m.model_fields]
 
 
-def _model_in(annotation: Any) -> Any:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through lists, unions and Annotated)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
+        return [annotation]
+    found = []
     for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
+        found += [m for m in _models_in(arg) if m not in found]
+    return found
 
 
 def explain(error: ValidationError) -> str:
     """Turn a pydantic error into lines that say where the problem is and what to write instead."""
     lines = []
     for item in error.errors():
-        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p in {"program", "local"}))
+        loc = tuple(p for p in item["loc"] if not (isinstance(p, str) and p in {"program", "local", "llm", "endpoint"}))
         where = ".".join(str(p) for p in loc) or "(top level)"
         if item["type"] == "extra_forbidden":
             known = _known_keys(RunConfig, loc[:-1])

@@ -21,26 +21,32 @@ import numpy as np
 from PIL import Image
 
 from cadsynth.answers import equivalent
-from cadsynth.checks.ocr import program_fidelity
-from cadsynth.config import ConfigError, RunConfig
+from cadsynth.checks.ocr import image_fidelity
+from cadsynth.config import ConfigError, EndpointJudgeConfig, LLMMemberConfig, ModelEndpoint, RunConfig
 from cadsynth.context.program import ProgramContext, initial, update
-from cadsynth.executor import Executor
-from cadsynth.generate.program import Candidate, ProgramMember, instance_meta, program_seeds
+from cadsynth.context.reflect import Reflector
+from cadsynth.executor import CallError, Executor
+from cadsynth.generate.base import Candidate, Draft, Request
+from cadsynth.generate.llm import LLMMember
+from cadsynth.generate.program import ProgramMember, program_seeds
 from cadsynth.images import load_rgb, render_program
 from cadsynth.judge import validity
 from cadsynth.judge.base import JudgeItem, Reply
 from cadsynth.judge.consensus import consensus, partition, vote
+from cadsynth.judge.endpoint import EndpointJudge
+from cadsynth.judge.equivalence import Equivalence
 from cadsynth.judge.local import LocalJudge
+from cadsynth.llm import ModelClient, check_ready
 from cadsynth.records import (
     AnswerType,
     Check,
     ImageRef,
-    ImageSource,
     Judgement,
     Partition,
     Provenance,
     Sample,
     Seed,
+    Step,
     Strategy,
     Usage,
     stable_hash,
@@ -51,6 +57,7 @@ from cadsynth.tasks import FAMILIES
 
 Report = Callable[..., None]  # report(event, **fields): progress for whoever is watching
 RESUMABLE_SECTIONS = ("loop", "executor")  # may change between a run and its resume
+ENDPOINT_LOCATION = frozenset({"base_url", "base_url_env", "api_key_env"})
 
 
 @dataclass
@@ -73,11 +80,22 @@ class Totals:
 
 
 def config_fingerprint(config: RunConfig) -> dict[str, Any]:
-    """The parts of a config that decide what a run produces (resuming with other values would mix runs)."""
-    data = config.model_dump(mode="json")
+    """The parts of a config that decide what a run produces (resuming with other values would mix runs).
+
+    Where an endpoint is (its URL and key variable) is not among them: a run may resume through another gateway.
+    """
+    data = _without(config.model_dump(mode="json"), ENDPOINT_LOCATION)
     for key in (*RESUMABLE_SECTIONS, "name", "runs_dir"):
         data.pop(key, None)
     return data
+
+
+def _without(value: Any, keys: frozenset[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _without(v, keys) for k, v in value.items() if k not in keys}
+    if isinstance(value, list):
+        return [_without(v, keys) for v in value]
+    return value
 
 
 def check_extras(config: RunConfig) -> None:
@@ -88,6 +106,17 @@ def check_extras(config: RunConfig) -> None:
         if missing:
             raise ConfigError(f"checks.{check} needs {', '.join(missing)}: pip install 'cadsynth[checks]', "
                               f"or set checks.{check}: off")
+
+
+def endpoints_of(config: RunConfig) -> list[ModelEndpoint]:
+    """Every model endpoint a config calls: members (and their image models), judges, reflector, equivalence."""
+    found: list[ModelEndpoint | None] = []
+    for g in config.generators:
+        if isinstance(g, LLMMemberConfig):
+            found += [g.model, g.image_model if g.image_route == "text_to_image" else None]
+    found += [j.model for j in config.judges if isinstance(j, EndpointJudgeConfig)]
+    found += [config.context.reflector, config.checks.llm_equivalence]
+    return [e for e in found if e is not None]
 
 
 def _versions() -> dict[str, str]:
@@ -105,14 +134,33 @@ def _rng(*parts: Any) -> np.random.Generator:
     return np.random.default_rng(int(stable_hash(*parts), 16))
 
 
+@dataclass(frozen=True)
+class Made:
+    """A candidate's image in the store (with its pixels for local judges), or why there is none."""
+
+    ref: ImageRef | None = None
+    pixels: Image.Image | None = None
+    error: str | None = None
+    steps: tuple[Step, ...] = ()
+
+
+def _answer_text(draft: Draft) -> str:
+    """The answer as it would be written in the image (the option's text for multiple choice)."""
+    return draft.choices.get(draft.answer, draft.answer) if draft.choices else draft.answer
+
+
 class Pipeline:
     def __init__(self, config: RunConfig, store: RunStore, report: Report | None = None):
         self.config = config
         self.store = store
         self.report = report or (lambda event, **fields: None)
         self.executor = Executor(config.executor, on_event=lambda e: store.event("executor", **e))
-        self.members = [ProgramMember(g) for g in config.generators]
-        self.judges: list[LocalJudge] = []
+        self.members: list[Any] = []
+        self.painters: dict[str, ModelClient] = {}  # text-to-image clients of LLM members, by member name
+        self.judges: list[Any] = []
+        self.reflector: Reflector | None = None
+        self.equivalence: Any = None
+        self._sandbox: Any = None
         self.totals = Totals()
         self.contexts: dict[str, ProgramContext] = {}
         self.duplicates: Any = None  # checks.diversity.NearDuplicates when checks.near_duplicates is on
@@ -128,13 +176,16 @@ class Pipeline:
                 "resume with the same config, or pass --fresh to start over, or choose another --name"
             )
         judges = {j.name: j.fingerprint for j in self.judges}
+        templates = {}
+        for part in (*self.members, *self.judges, self.reflector, self.equivalence):
+            templates.update(getattr(part, "template_ids", {}))
         self.store.write_json("manifest.json", {
             "name": self.config.name,
             "config": self.config.model_dump(mode="json"),
             "fingerprint": fingerprint,
             "versions": _versions(),
             "judge_weights": judges,
-            "templates": {},  # prompt templates of LLM members (none in program-only runs)
+            "templates": templates,  # prompt templates (name@version: sha256) of every model call
         })
 
     async def _seeds(self) -> list[Seed]:
@@ -166,7 +217,7 @@ class Pipeline:
     def _context_key(self, seed: Seed) -> str:
         return seed.id if self.config.context.scope == "per_seed" else "global"
 
-    def _context(self, key: str, version: int, history: dict[int, list[Sample]]) -> ProgramContext:
+    async def _context(self, key: str, version: int, history: dict[int, list[Sample]]) -> ProgramContext:
         """Version `version` of a context: read from the store, or derived from the rounds before it."""
         saved = {c["version"]: c for c in self.store.contexts(key)}
         if version in saved:
@@ -175,9 +226,13 @@ class Pipeline:
             context = initial(self.config.seeds.families if self.config.seeds.source == "program"
                               else list(FAMILIES), self.config.loop.allowed_strategies)
         else:
-            previous = self._context(key, version - 1, history)
+            previous = await self._context(key, version - 1, history)
             round_samples = [s for s in history.get(version, []) if self._sample_key(s) == key]
             context = update(previous, round_samples, self.config.context)
+            if self.reflector is not None:
+                written = [s for s in round_samples if s.provenance.member in self._llm_members]
+                guidance, step = await self.reflector.reflect(previous.guidance, written, self.store)
+                context = context.model_copy(update={"guidance": guidance, "reflection": step})
         self.store.write_context(key, version, context.model_dump(mode="json"))
         return context
 
@@ -187,13 +242,58 @@ class Pipeline:
     # -- the loop ----------------------------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
         check_extras(self.config)
-        self.judges = [LocalJudge(j.name, j.weights) for j in self.config.judges]
-        self._check_manifest()
+        for endpoint in endpoints_of(self.config):
+            check_ready(endpoint)
         try:
+            self._build()
+            self._check_manifest()
             return await self._loop()
         finally:
-            self.executor.close()
-            self.store.close()
+            await self._close()
+
+    def _build(self) -> None:
+        """Members, judges, reflector and equivalence model from the config (endpoints are checked first)."""
+        cache = self.store.cache
+        for g in self.config.generators:
+            if isinstance(g, LLMMemberConfig):
+                self.members.append(LLMMember(g, self.executor, cache))
+                if g.image_model is not None and g.image_route == "text_to_image":
+                    self.painters[g.name] = ModelClient(g.image_model, self.executor, cache)
+            else:
+                self.members.append(ProgramMember(g))
+        built: dict[str, EndpointJudge] = {}
+        endpoint_judges = [j for j in self.config.judges if isinstance(j, EndpointJudgeConfig)]
+        for j in sorted(endpoint_judges, key=lambda j: j.caption_by is not None):  # captioners first
+            built[j.name] = EndpointJudge(j, self.executor, cache, built.get(j.caption_by or ""))
+        self.judges = [built[j.name] if j.name in built else LocalJudge(j.name, j.weights) for j in self.config.judges]
+        context = self.config.context
+        if context.reflector is not None:
+            self.reflector = Reflector(context.reflector, self.executor, cache, context.max_guidance_chars)
+        self.equivalence = Equivalence(self.config.checks.llm_equivalence, self.executor, cache)
+
+    @property
+    def _llm_members(self) -> set[str]:
+        return {g.name for g in self.config.generators if isinstance(g, LLMMemberConfig)}
+
+    def sandbox(self) -> Any:
+        """The rendering sandbox, started on first use (program-only runs never start it)."""
+        if self._sandbox is None:
+            from cadsynth.sandbox import Limits, Sandbox
+
+            cfg = self.config.sandbox
+            self._sandbox = Sandbox(cfg.workers or self.executor.cpu_workers, Limits(
+                cpu_s=cfg.cpu_s, wall_s=cfg.wall_s, memory_mb=cfg.memory_mb, output_mb=cfg.output_mb))
+        return self._sandbox
+
+    async def _close(self) -> None:
+        for part in (*self.members, *self.judges, *self.painters.values(), self.reflector, self.equivalence):
+            close = getattr(part, "aclose", None)
+            if close is not None:
+                await close()
+        if self._sandbox is not None:
+            self._sandbox.close()
+        self.executor.close()
+        self.store.close()
 
     async def _loop(self) -> dict[str, Any]:
         seeds = await self._seeds()
@@ -211,13 +311,13 @@ class Pipeline:
             if stop:
                 break
             keys = sorted({self._context_key(s) for s in seeds})
-            contexts = {k: self._context(k, round_ - 1, history) for k in keys}
+            contexts = {k: await self._context(k, round_ - 1, history) for k in keys}
             pending = [s for s in seeds if f"r{round_}:{s.id}" not in done]
             self.report("round", round=round_, units=len(seeds), pending=len(pending), totals=self.totals)
             stop = await self._round(round_, pending, contexts, history)
             if not stop:
                 for k in keys:
-                    self._context(k, round_, history)
+                    await self._context(k, round_, history)
         reason = stop or f"max_rounds ({loop.max_rounds}) reached"
         state = {"finished": True, "stop_reason": reason, "rounds": max(history, default=0),
                  "kept": self.totals.kept, "generated": self.totals.generated}
@@ -238,8 +338,10 @@ class Pipeline:
         gate = asyncio.Semaphore(self.config.executor.units_in_flight)
 
         async def bounded(seed: Seed) -> list[Sample]:
+            previous = tuple(s.question for r in sorted(history) if r < round_ for s in history[r]
+                             if s.provenance.seed_id == seed.id and s.question)
             async with gate:
-                return await self._unit(seed, round_, contexts[self._context_key(seed)])
+                return await self._unit(seed, round_, contexts[self._context_key(seed)], previous)
 
         tasks = [asyncio.create_task(bounded(seed)) for seed in pending]
         try:
@@ -258,58 +360,78 @@ class Pipeline:
             await asyncio.gather(*tasks, return_exceptions=True)
         return None
 
-    async def _unit(self, seed: Seed, round_: int, context: ProgramContext) -> list[Sample]:
+    async def _unit(self, seed: Seed, round_: int, context: ProgramContext, previous: tuple[str, ...]) -> list[Sample]:
         loop = self.config.loop
-        made: list[tuple[str, Candidate]] = []
-        for member in self.members:
-            rng = _rng(self.config.seed, seed.id, round_, member.name)
-            for candidate in member.generate(seed, round_, context, rng, loop.strategy_assignment,
-                                             loop.allowed_strategies):
-                made.append((member.name, candidate))
+        requests = [Request(seed, round_, context, _rng(self.config.seed, seed.id, round_, member.name),
+                            loop.strategy_assignment, tuple(loop.allowed_strategies), previous)
+                    for member in self.members]
+        generated = await asyncio.gather(*(m.generate(r) for m, r in zip(self.members, requests, strict=True)))
+        made = [(m.name, c) for m, candidates in zip(self.members, generated, strict=True) for c in candidates]
         self.report("generated", n=len(made))
-        images = await asyncio.gather(*(self._image(c) for _, c in made))
+        images = await asyncio.gather(*(self._image(name, c.draft) for name, c in made))
         self.report("rendered", n=len(made))
-        judgeable = [i for i, (_, c) in enumerate(made) if c.instance is not None and images[i][0] is not None]
-        items = [self._item(made[i][1], images[i][1]) for i in judgeable]
+        judgeable = [i for i, (_, c) in enumerate(made) if c.draft is not None and images[i].ref is not None]
+        items = [self._item(made[i][1].draft, images[i].pixels) for i in judgeable]
         if self.config.checks.image_needed != "off":
             items += [replace(item, blind=True) for item in items]
-        refs = [images[i][0] for i in judgeable] * (len(items) // max(1, len(judgeable)))
+        refs = [images[i].ref for i in judgeable] * (len(items) // max(1, len(judgeable)))
+        drafts = [made[i][1].draft for i in judgeable] * (len(items) // max(1, len(judgeable)))
         if self.config.checks.early_stop:
-            references = [made[i][1].instance for i in judgeable] * (len(items) // max(1, len(judgeable)))
-            replies = await self._ask_until_decided(items, refs, references)
+            replies = await self._ask_until_decided(items, refs, drafts)
         else:
             replies = await asyncio.gather(*(self._ask(j, items, refs) for j in self.judges))
+        replies = await self.equivalence.settle(replies, drafts)
         self.report("judged", n=len(made))
         ocr: dict[int, list[Check]] = {}
         if self.config.checks.ocr != "off":
             found = await asyncio.gather(*(self.executor.run_cpu(
-                program_fidelity, made[i][1].instance.family, made[i][1].instance.scene,
-                self.store.image_path(images[i][0]).read_bytes(), made[i][1].instance.answer_text) for i in judgeable))
+                image_fidelity, made[i][1].draft.image_source.model_dump(mode="json"),
+                self.store.image_path(images[i].ref).read_bytes(), _answer_text(made[i][1].draft))
+                for i in judgeable))
             ocr = dict(zip(judgeable, found, strict=True))
         n = len(judgeable)
         seen = {i: [r[k] for r in replies] for k, i in enumerate(judgeable)}
         blind = {i: [r[n + k] for r in replies] for k, i in enumerate(judgeable)} if len(items) > n else {}
         return [
-            self._sample(seed, round_, context, member, candidate, images[i][0], seen.get(i), blind.get(i),
-                         images[i][2], ocr.get(i))
+            self._sample(seed, round_, context, member, candidate, images[i], seen.get(i), blind.get(i), ocr.get(i))
             for i, (member, candidate) in enumerate(made)
         ]
 
-    async def _image(self, candidate: Candidate) -> tuple[ImageRef | None, Any, str | None]:
-        if candidate.instance is None:
-            return None, None, None
+    async def _image(self, member: str, draft: Draft | None) -> Made:
+        """The draft's image by its route: a program scene, sandboxed model code, or a text-to-image model."""
+        if draft is None:
+            return Made()
+        source = draft.image_source
         try:
-            png = await self.executor.run_cpu(render_program, candidate.instance.family, candidate.instance.scene)
+            if source.kind == "program":
+                png = await self.executor.run_cpu(render_program, source.program, source.params["scene"])
+            elif source.kind == "code":
+                rendered = await self.sandbox().render_async(source.language, source.code or "")
+                if rendered.png is None:
+                    return Made(error=f"sandbox: {rendered.reason}: {rendered.message}")
+                png = rendered.png
+            elif source.kind == "prompt":
+                made = await self.painters[member].image(source.prompt or "")
+                return self._stored(made.png, (Step(name="image", raw=source.prompt or "", usage=made.usage),))
+            else:
+                return Made(error=f"no image route for image source '{source.kind}'")
+        except CallError as exc:
+            return Made(error=f"image_failed: {exc.reason}")
         except Exception as exc:  # a broken scene must not stop the run: the sample records why
-            return None, None, f"render_failed: {type(exc).__name__}: {exc}"
-        return self.store.put_image(png), load_rgb(png), None
+            return Made(error=f"render_failed: {type(exc).__name__}: {exc}")
+        return self._stored(png)
+
+    def _stored(self, png: bytes, steps: tuple[Step, ...] = ()) -> Made:
+        try:
+            pixels = load_rgb(png)
+        except Exception as exc:
+            return Made(error=f"bad_image: {type(exc).__name__}: {exc}", steps=steps)
+        return Made(self.store.put_image(png), pixels, None, steps)
 
     @staticmethod
-    def _item(candidate: Candidate, image: Any) -> JudgeItem:
-        instance = candidate.instance
-        assert instance is not None
-        return JudgeItem(question=instance.question, image=image, choices=instance.choices,
-                         family=instance.family, kind=instance.kind)
+    def _item(draft: Draft, image: Any) -> JudgeItem:
+        return JudgeItem(question=draft.question, image=image, choices=draft.choices,
+                         family=draft.family, kind=draft.kind)
 
     async def _ask(self, judge: LocalJudge, items: list[JudgeItem], refs: list[ImageRef | None]) -> list[Reply]:
         """A judge's replies, from the request cache where this exact question was asked before."""
@@ -322,13 +444,13 @@ class Pipeline:
         fresh = await judge.answer([items[i] for i in missing]) if missing else []
         for i, reply in zip(missing, fresh, strict=True):
             cached[i] = {"raw": reply.raw, "extracted": reply.extracted, "abstain": reply.abstain,
-                         "error": reply.error}
+                         "error": reply.error, "caption": reply.caption, "usage": reply.usage.model_dump()}
             if reply.error is None:
                 cache.put(keys[i], cached[i])
-        return [Reply(**c) for c in cached]
+        return [Reply(**{**c, "usage": Usage(**c.get("usage", {}))}) for c in cached]
 
     async def _ask_until_decided(self, items: list[JudgeItem], refs: list[ImageRef | None],
-                                 references: list[Any]) -> list[list[Reply]]:
+                                 references: list[Draft]) -> list[list[Reply]]:
         """Judges in order; an item leaves the queue once one judge is right and one wrong (adversarial
         whatever the rest say). The judges not asked get a skipped reply, which counts as a saved call."""
         outcomes: list[set[bool]] = [set() for _ in items]
@@ -348,38 +470,41 @@ class Pipeline:
         return replies
 
     def _sample(self, seed: Seed, round_: int, context: ProgramContext, member: str, candidate: Candidate,
-                image: ImageRef | None, replies: list[Reply] | None, blind_replies: list[Reply] | None,
-                image_error: str | None, ocr_checks: list[Check] | None = None) -> Sample:
-        instance = candidate.instance
+                image: Made, replies: list[Reply] | None, blind_replies: list[Reply] | None,
+                ocr_checks: list[Check] | None = None) -> Sample:
+        draft = candidate.draft
         sample_id = stable_hash(self.config.seed, seed.id, round_, member, candidate.index)
         provenance = Provenance(
             seed_id=seed.id, member=member, strategy=candidate.strategy, round=round_,
             context_version=context.version, index=candidate.index, parent_id=seed.id,
-            image_source=ImageSource(kind="program", program=instance.family, params=instance_meta(instance))
-            if instance else None,
+            image_source=draft.image_source if draft else None,
         )
-        if instance is None or replies is None:
-            reason = candidate.error or image_error or "not judged"
-            return Sample(id=sample_id, provenance=provenance, question=instance.question if instance else "",
-                          answer=instance.answer if instance else "",
-                          answer_type=instance.answer_type if instance else AnswerType.TEXT,
-                          partition=Partition.DISCARDED, discard_reasons=[reason])
+        steps = [*candidate.steps, *image.steps]
+        spent = sum((s.usage for s in steps), Usage())
+        if draft is None or replies is None:
+            reason = candidate.error or image.error or "not judged"
+            return Sample(id=sample_id, provenance=provenance, question=draft.question if draft else "",
+                          answer=draft.answer if draft else "",
+                          answer_type=draft.answer_type if draft else AnswerType.TEXT, choices=draft and draft.choices,
+                          solution=draft and draft.solution, domain=draft and draft.domain,
+                          partition=Partition.DISCARDED, discard_reasons=[reason], steps=steps, usage=spent)
+
         def judged(answers: list[Reply]) -> Judgement:
-            return consensus([vote(j.name, r, instance.answer, instance.answer_type, instance.choices)
+            return consensus([vote(j.name, r, draft.answer, draft.answer_type, draft.choices)
                               for j, r in zip(self.judges, answers, strict=True)])
 
         judgement = judged(replies)
         blind = judged(blind_replies) if blind_replies is not None else None
-        checks = self._checks(judgement, blind, instance.answer_type) + (ocr_checks or [])
+        checks = self._checks(judgement, blind, draft.answer_type) + (ocr_checks or [])
         part, reasons = validity.apply(*partition(judgement), checks, self.config.checks)
         votes = [*judgement.votes, *(blind.votes if blind else [])]
         return Sample(
-            id=sample_id, provenance=provenance, question=instance.question, choices=instance.choices,
-            answer=instance.answer, answer_type=instance.answer_type, solution=instance.solution,
-            domain=FAMILIES[instance.family].domain, family=instance.family, difficulty=instance.difficulty,
-            knobs=instance.knobs, question_kind=instance.kind, image=image, judgement=judgement, blind=blind,
-            partition=part, discard_reasons=reasons, checks=checks,
-            usage=sum((v.usage for v in votes), Usage()),
+            id=sample_id, provenance=provenance, question=draft.question, choices=draft.choices,
+            answer=draft.answer, answer_type=draft.answer_type, solution=draft.solution,
+            domain=draft.domain, family=draft.family, difficulty=draft.difficulty,
+            knobs=draft.knobs, question_kind=draft.kind, image=image.ref, judgement=judgement, blind=blind,
+            partition=part, discard_reasons=reasons, checks=checks, steps=steps,
+            usage=sum((v.usage for v in votes), spent),
         )
 
 

@@ -132,7 +132,19 @@ class Vote(Record):
     extracted: str | None  # the final answer pulled from the reply (mapped to a letter for MCQ)
     verdict: Verdict
     reason: str | None = None  # why abstain/error/wrong when there is more to say
+    matched_by: str | None = None  # how the answer was found equivalent: letter, exact, numeric, math-verify, llm
+    caption: str | None = None  # caption mode: what a vision member wrote about the image for this judge
     usage: Usage = Field(default_factory=Usage)
+
+
+class Step(Record):
+    """One call a generator member made toward a sample: rationale analysis, synthesis, construction, drawing."""
+
+    name: str
+    template: str | None = None  # prompt template as name@version
+    raw: str = ""  # the model's reply, verbatim
+    error: str | None = None  # why the step failed (invalid JSON twice, endpoint down, ...)
+    usage: Usage = Field(default_factory=Usage)  # as first spent (a reply replayed from the cache keeps it)
 
 
 class Judgement(Record):
@@ -172,7 +184,8 @@ class Sample(Record):
     partition: Partition
     discard_reasons: list[str] = Field(default_factory=list)
     checks: list[Check] = Field(default_factory=list)
-    usage: Usage = Field(default_factory=Usage)
+    steps: list[Step] = Field(default_factory=list)  # the generator member's calls (LLM members)
+    usage: Usage = Field(default_factory=Usage)  # generation, drawing and judging together
 
     @property
     def kept(self) -> bool:

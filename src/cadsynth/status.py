@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cadsynth.records import Partition, Sample, Verdict
+from cadsynth.records import Partition, Sample, Usage, Verdict
 from cadsynth.store import RunStore
 
 
@@ -42,8 +42,9 @@ class RunStatus:
     judge_accuracy: dict[str, float]
     judge_calls: int
     saved_calls: int  # judges not asked because the partition was already decided (checks.early_stop)
-    cost_usd: float
+    cost_usd: float  # samples (generation, images, judging) and reflections together
     contexts: dict[str, list[dict[str, Any]]]  # key ("global" or a seed id) -> versions
+    usage: dict[str, dict[str, Usage]] = field(default_factory=dict)  # members / judges / other -> name -> usage
 
     @property
     def strategy_mix(self) -> tuple[int, dict[str, float]]:
@@ -106,21 +107,32 @@ def run_status(path: Path) -> RunStatus:
     by_round: dict[int, list[Sample]] = defaultdict(list)
     units: Counter = Counter()
     judges: dict[str, Counter] = defaultdict(Counter)
-    calls, saved, cost = 0, 0, 0.0
+    calls, saved = 0, 0
+    usage: dict[str, dict[str, Usage]] = {"members": defaultdict(Usage), "judges": defaultdict(Usage),
+                                          "other": defaultdict(Usage)}
     for round_, _, samples in store.units():
         units[round_] += 1
         by_round[round_].extend(samples)
         for s in samples:
-            cost += s.usage.cost_usd
+            for step in s.steps:
+                usage["members"][s.provenance.member] += step.usage
             for v in s.judgement.votes if s.judgement else []:
                 judges[v.judge][v.verdict.value] += 1
             asked = [*(s.judgement.votes if s.judgement else []), *(s.blind.votes if s.blind else [])]
+            for v in asked:
+                usage["judges"][v.judge] += v.usage
             calls += sum(v.verdict not in (Verdict.ABSTAIN, Verdict.SKIPPED) for v in asked)
             saved += sum(v.verdict is Verdict.SKIPPED for v in asked)
     accuracy = {
         j: c[Verdict.CORRECT.value] / (c[Verdict.CORRECT.value] + c[Verdict.WRONG.value])
         for j, c in judges.items() if c[Verdict.CORRECT.value] + c[Verdict.WRONG.value]
     }
+    contexts = {key: store.contexts(key) for key in store.context_keys()}
+    for versions in contexts.values():
+        for version in versions:
+            if version.get("reflection"):
+                usage["other"]["reflector"] += Usage(**version["reflection"].get("usage", {}))
+    usage = {part: dict(by_name) for part, by_name in usage.items()}
     seeds = len(store.seeds())
     rounds = [_funnel(r, by_round[r]) for r in sorted(by_round)]
     for funnel in rounds:
@@ -135,8 +147,9 @@ def run_status(path: Path) -> RunStatus:
         judge_accuracy=accuracy,
         judge_calls=calls,
         saved_calls=saved,
-        cost_usd=cost,
-        contexts={key: store.contexts(key) for key in store.context_keys()},
+        cost_usd=sum(u.cost_usd for by_name in usage.values() for u in by_name.values()),
+        contexts=contexts,
+        usage=usage,
     )
 
 

@@ -15,7 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from cadsynth.config import ContextConfig
-from cadsynth.records import Partition, Sample, Strategy
+from cadsynth.records import Partition, Sample, Step, Strategy
 from cadsynth.tasks import DIFFICULTIES
 
 PSEUDO_COUNT = 2.0  # how many samples' worth of the round's average an option's rate starts from
@@ -31,6 +31,8 @@ class ProgramContext(BaseModel):
     transfer: Distribution  # target family of isomorphic transfer
     difficulty: dict[str, Distribution]  # family -> level ("1", "2", "3") -> probability
     note: str = ""
+    guidance: str = ""  # text guidance for LLM members, rewritten by the reflector (`context.reflect`)
+    reflection: Step | None = None  # the reflector's call that wrote this version's guidance
 
     def draw(self, rng: np.random.Generator, parent_family: str) -> tuple[Strategy, str, int]:
         """Strategy, the family the child will belong to, and its difficulty."""
@@ -85,7 +87,8 @@ def update(context: ProgramContext, samples: list[Sample], config: ContextConfig
     judged = [s for s in samples if s.family]
     adversarial = [s.partition is Partition.ADVERSARIAL for s in judged]
     if not any(adversarial):
-        return context.model_copy(update={"version": context.version + 1, "note": "no adversarial samples: kept"})
+        return context.model_copy(update={"version": context.version + 1, "note": "no adversarial samples: kept",
+                                          "reflection": None})
     base = sum(adversarial) / len(adversarial)
     by_strategy: dict[str, list[bool]] = defaultdict(list)
     by_transfer: dict[str, list[bool]] = defaultdict(list)
@@ -103,4 +106,5 @@ def update(context: ProgramContext, samples: list[Sample], config: ContextConfig
         difficulty={f: _step(d, by_level[f], _rate(by_level[f], base), config) if f in by_level else d
                     for f, d in context.difficulty.items()},
         note=f"{sum(adversarial)}/{len(adversarial)} judged samples adversarial",
+        guidance=context.guidance,
     )

@@ -7,27 +7,24 @@ child's family and a difficulty from the generation context, and transforms the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
 from cadsynth.config import ProgramMemberConfig
-from cadsynth.context.program import ProgramContext
-from cadsynth.records import Seed, Strategy
+from cadsynth.generate.base import Candidate, Draft, Request
+from cadsynth.records import ImageSource, Seed
 from cadsynth.tasks import DIFFICULTIES, FAMILIES, Instance, apply_strategy, build, family, sample
-from cadsynth.tasks.base import Scene
-
-STRATEGY_ORDER = list(Strategy)
+from cadsynth.tasks.base import Family, Scene
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """One generated child, or the reason generation failed."""
-
-    index: int
-    strategy: Strategy
-    instance: Instance | None
-    error: str | None = None
+def draft_of(instance: Instance) -> Draft:
+    """The draft of a program instance: its image is the family's drawing of the scene."""
+    return Draft(
+        question=instance.question, answer=instance.answer, answer_type=instance.answer_type,
+        image_source=ImageSource(kind="program", program=instance.family, params=instance_meta(instance)),
+        choices=instance.choices, solution=instance.solution, domain=FAMILIES[instance.family].domain,
+        family=instance.family, difficulty=instance.difficulty, knobs=instance.knobs, kind=instance.kind,
+    )
 
 
 def instance_meta(instance: Instance) -> dict:
@@ -66,19 +63,40 @@ def program_seeds(families: list[str], per_family: int, seed: int) -> list[Seed]
     return seeds
 
 
+def named_family(text: str) -> str | None:
+    """The family a description names: the one with the longest name or alias found in it."""
+    text = text.lower()
+    best, length = None, 0
+    for name, fam in FAMILIES.items():
+        for word in {name, name.rstrip("s"), *fam.aliases}:
+            if len(word) > length and re.search(rf"\b{re.escape(word.lower())}", text):
+                best, length = name, len(word)
+    return best
+
+
+def described_knobs(fam: Family, text: str, difficulty: int) -> dict | None:
+    """The family's knobs with its size knob set from "6-8 species" / "5 bars" in a description, if any."""
+    if not fam.size_knob or not fam.size_nouns:
+        return None
+    nouns = "|".join(re.escape(n) for n in fam.size_nouns)
+    span = re.search(rf"(\d+)\s*(?:-|–|to)\s*(\d+)\s+(?:{nouns})\b", text, re.IGNORECASE)
+    single = re.search(rf"(\d+)\s+(?:{nouns})\b", text, re.IGNORECASE)
+    if not span and not single:
+        return None
+    lo, hi = (int(span.group(1)), int(span.group(2))) if span else (int(single.group(1)),) * 2
+    return {**fam.knobs(difficulty), fam.size_knob: (min(lo, hi), max(lo, hi))}
+
+
 def parent_of(seed: Seed, rng: np.random.Generator) -> Instance:
-    """The seed's program instance, or a fresh easy instance of the family its text names."""
+    """The seed's program instance, or a fresh easy instance of the family its text names (with the sizes the
+    text asks for, e.g. "food webs with 6-8 species")."""
     if "program" in seed.meta:
         return restore(seed.meta["program"])
-    text = f"{seed.domain or ''} {seed.question}".lower()
-    aliases = {name: {name, name.rstrip("s"), fam.domain} for name, fam in FAMILIES.items()}
-    aliases["bars"] |= {"bar chart", "line chart", "chart"}
-    aliases["grid"] |= {"coordinate", "rectangle", "point"}
-    aliases["shapes"] |= {"count", "circle", "square", "triangle"}
-    for name, words in aliases.items():
-        if any(re.search(rf"\b{re.escape(w)}", text) for w in words):
-            return sample(name, rng, 1)
-    raise ValueError(f"seed {seed.id} names no task family ({', '.join(FAMILIES)}); program members need one")
+    text = f"{seed.domain or ''} {seed.question}"
+    name = named_family(text)
+    if name is None:
+        raise ValueError(f"seed {seed.id} names no task family ({', '.join(FAMILIES)}); program members need one")
+    return sample(name, rng, 1, knobs=described_knobs(family(name), text, 1))
 
 
 class ProgramMember:
@@ -86,26 +104,28 @@ class ProgramMember:
         self.name = config.name
         self.config = config
 
-    def generate(self, seed: Seed, round_: int, context: ProgramContext, rng: np.random.Generator,
-                 assignment: str = "context", allowed: list[Strategy] | None = None) -> list[Candidate]:
-        allowed = allowed or STRATEGY_ORDER
+    async def generate(self, request: Request) -> list[Candidate]:
+        return self.generate_sync(request)
+
+    def generate_sync(self, request: Request) -> list[Candidate]:
+        rng, allowed = request.rng, request.allowed
         try:
-            parent = parent_of(seed, rng)
+            parent = parent_of(request.seed, rng)
         except (ValueError, KeyError) as exc:
             return [Candidate(i, allowed[0], None, str(exc)) for i in range(self.config.candidates)]
         candidates = []
         for i in range(self.config.candidates):
-            strategy, target, difficulty = context.draw(rng, parent.family)
-            if assignment == "round_robin" or strategy not in allowed:
-                strategy = allowed[(i + round_) % len(allowed)]
+            strategy, target, difficulty = request.context.draw(rng, parent.family)
+            if request.assignment == "round_robin" or strategy not in allowed:
+                strategy = allowed[(i + request.round) % len(allowed)]
                 target = parent.family
             mcq = bool(rng.random() < self.config.mcq_share)
             try:
                 child = apply_strategy(strategy, parent, rng, difficulty, transfer_to=target, mcq=mcq)
-                candidates.append(Candidate(i, strategy, child))
+                candidates.append(Candidate(i, strategy, draft_of(child)))
             except RuntimeError as exc:
                 candidates.append(Candidate(i, strategy, None, f"generation failed: {exc}"))
         return candidates
 
 
-__all__ = ["Candidate", "ProgramMember", "build", "instance_meta", "program_seeds", "restore"]
+__all__ = ["ProgramMember", "build", "draft_of", "instance_meta", "program_seeds", "restore"]

@@ -32,6 +32,8 @@ class Reply:
     error: str | None = None  # reason, when the call failed
     skipped: bool = False  # not asked, because the partition was already decided
     usage: Usage = field(default_factory=Usage)
+    caption: str | None = None  # caption mode: the description the judge answered from instead of the image
+    llm_equivalent: bool | None = None  # an equivalence model's verdict where the rules found no match
 
 
 class Judge(Protocol):

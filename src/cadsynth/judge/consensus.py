@@ -6,7 +6,7 @@ failed calls are recorded but do not count). C = 0 discards, C >= 1 keeps, 0 < C
 
 from __future__ import annotations
 
-from cadsynth.answers import equivalent
+from cadsynth.answers import match
 from cadsynth.judge.base import Reply
 from cadsynth.records import AnswerType, Judgement, Partition, Verdict, Vote
 
@@ -21,13 +21,14 @@ def vote(judge: str, reply: Reply, reference: str, answer_type: AnswerType,
                     reason="not asked: the partition was already decided (checks.early_stop)")
     if reply.error is not None:
         return Vote(judge=judge, raw=reply.raw, extracted=None, verdict=Verdict.ERROR, reason=reply.error,
-                    usage=reply.usage)
+                    caption=reply.caption, usage=reply.usage)
     if reply.abstain is not None:
         return Vote(judge=judge, raw=reply.raw, extracted=None, verdict=Verdict.ABSTAIN, reason=reply.abstain,
-                    usage=reply.usage)
-    right = equivalent(reply.extracted, reference, answer_type, choices)
+                    caption=reply.caption, usage=reply.usage)
+    how = match(reply.extracted, reference, answer_type, choices) or ("llm" if reply.llm_equivalent else None)
     return Vote(judge=judge, raw=reply.raw, extracted=reply.extracted,
-                verdict=Verdict.CORRECT if right else Verdict.WRONG, usage=reply.usage)
+                verdict=Verdict.CORRECT if how else Verdict.WRONG, matched_by=how, caption=reply.caption,
+                usage=reply.usage)
 
 
 def consensus(votes: list[Vote]) -> Judgement:

@@ -140,6 +140,9 @@ KINDS = {
 class Bars(Family):
     name = "bars"
     domain = "chart"
+    aliases = ("bar chart", "line chart", "chart")
+    size_knob = "bars"
+    size_nouns = ("bars", "days", "years")
     kinds = KINDS
 
     def knobs(self, difficulty: int) -> dict[str, Any]:

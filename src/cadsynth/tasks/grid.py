@@ -159,6 +159,7 @@ KINDS = {
 class Grid(Family):
     name = "grid"
     domain = "geometry"
+    aliases = ("coordinate", "rectangle", "point")
     kinds = KINDS
 
     def knobs(self, difficulty: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 from PIL import Image
 
 SIZE_PX = 448
@@ -34,7 +35,7 @@ def text_boxes(fig: Figure) -> list[tuple[str, tuple[float, float, float, float]
     renderer = fig.canvas.get_renderer()
     height = fig.bbox.height
     boxes = []
-    for text in fig.findobj(lambda a: hasattr(a, "get_text") and hasattr(a, "get_window_extent")):
+    for text in fig.findobj(Text):  # Text only: a legend's text containers would count each label twice
         content = text.get_text()
         if not content or not text.get_visible():
             continue

@@ -120,6 +120,9 @@ KINDS = {
 class Shapes(Family):
     name = "shapes"
     domain = "counting"
+    aliases = ("count", "circle", "square", "triangle", "shape")
+    size_knob = "count"
+    size_nouns = ("shapes",)
     kinds = KINDS
 
     def knobs(self, difficulty: int) -> dict[str, Any]:

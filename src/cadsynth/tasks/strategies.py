@@ -53,12 +53,13 @@ def _first(fam: Family, scenes, kinds: list[str], difficulty: int, rng: np.rando
 
 
 def sample(family_name: str, rng: np.random.Generator, difficulty: int, kind: str | None = None,
-           mcq: bool = False) -> Instance:
-    """A fresh instance of a family at a difficulty; a random askable kind unless `kind` is given."""
+           mcq: bool = False, knobs: dict | None = None) -> Instance:
+    """A fresh instance of a family at a difficulty (knobs overridden by `knobs`); a random askable kind unless
+    `kind` is given."""
     fam = family(family_name)
     names = list(fam.kinds)
     kinds = [kind] if kind else [names[i] for i in rng.permutation(len(names))]
-    return _first(fam, lambda: fam.scene(rng, difficulty), kinds, difficulty, rng, mcq)
+    return _first(fam, lambda: fam.scene(rng, difficulty, knobs), kinds, difficulty, rng, mcq)
 
 
 def apply_strategy(strategy: Strategy, parent: Instance, rng: np.random.Generator, difficulty: int,
