@@ -3,7 +3,10 @@
 from cadsynth.tasks.bars import Bars
 from cadsynth.tasks.base import Family
 from cadsynth.tasks.circuits import Circuits
+from cadsynth.tasks.conics import Conics
 from cadsynth.tasks.foodweb import FoodWeb
+from cadsynth.tasks.functions import Functions
+from cadsynth.tasks.geometry import Geometry
 from cadsynth.tasks.grid import Grid
 from cadsynth.tasks.groupedbars import GroupedBars
 from cadsynth.tasks.mechanics import Mechanics
@@ -15,7 +18,8 @@ from cadsynth.tasks.table import Table
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (Bars(), Grid(), Shapes(), FoodWeb(), Molecules(),
                                                     GroupedBars(), Pie(), Scatter(), Table(),
-                                                    Circuits(), Mechanics())}
+                                                    Circuits(), Mechanics(),
+                                                    Geometry(), Conics(), Functions())}
 
 
 def family(name: str) -> Family:
