@@ -223,6 +223,8 @@ class EndpointPolicy(Section):
 
 
 class ExecutorConfig(Section):
+    kind: Literal["local", "ray"] = Field(default="local", description="this machine, or a Ray cluster (extra: ray)")
+    ray_address: str | None = Field(default=None, description="Ray cluster address; None starts or joins a local one")
     policy: Literal["keep_going", "fail_fast"] = "keep_going"
     cpu_workers: int | None = Field(default=None, ge=1, description="processes for rendering; default: cores")
     units_in_flight: int = Field(default=8, ge=1, description="(seed, round) units processed concurrently")

@@ -186,7 +186,8 @@ class EndpointPool:
         self._streak = 0  # successes since the limit last changed
         self._last_cut = float("-inf")
         self._paused_until = float("-inf")
-        self._freed = asyncio.Event()  # set (and replaced) whenever a waiter may proceed
+        self._waiters: deque[asyncio.Future[None]] = deque()  # calls queued for a slot, first come first served
+        self._woken = 0  # waiters woken for a free slot that have not yet resumed to claim it
         self._state: BreakerState = "closed"
         self._consecutive_failures = 0
         self._last_error = ""
@@ -263,19 +264,32 @@ class EndpointPool:
             pause = self._paused_until - time.monotonic()
             if pause > 0:
                 await asyncio.sleep(pause)
-            elif self._in_flight < self._limit:
+            elif self._in_flight + self._woken < self._limit:  # slots promised to woken waiters are not free
                 self._in_flight += 1
                 return
             else:
-                await self._freed.wait()
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                try:
+                    await waiter
+                except asyncio.CancelledError:
+                    if waiter.done() and not waiter.cancelled():  # woken, then cancelled: pass the slot on
+                        self._woken -= 1
+                        self._wake()
+                    raise
+                self._woken -= 1
 
     def _release(self) -> None:
         self._in_flight -= 1
         self._wake()
 
     def _wake(self) -> None:
-        self._freed.set()
-        self._freed = asyncio.Event()
+        """Wake queued waiters in arrival order, one per free slot (not all of them on every release)."""
+        while self._waiters and self._in_flight + self._woken < self._limit:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # a waiter cancelled while queued is skipped
+                waiter.set_result(None)
+                self._woken += 1
 
     def _admit(self) -> bool:
         """Raise ``CircuitOpen`` while the breaker is open; return True when this attempt is the half-open probe."""
@@ -386,6 +400,18 @@ class Executor:
             self._threads = ThreadPoolExecutor(max_workers=self.cpu_workers, thread_name_prefix="cadsynth")
         return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
+    def local_judge(self, name: str, weights: str) -> Any:
+        """A judge backed by an in-process tiny VLM (an executor for a cluster may place it elsewhere)."""
+        from cadsynth.judge.local import LocalJudge
+
+        return LocalJudge(name, weights)
+
+    def sandbox(self, workers: int, limits: Any) -> Any:
+        """The sandbox that renders model-written code (`cadsynth.sandbox.Sandbox`), on this machine."""
+        from cadsynth.sandbox import Sandbox
+
+        return Sandbox(workers, limits)
+
     def close(self) -> None:
         """Shut the worker pools down (queued work is cancelled, running work finishes)."""
         for workers in (self._processes, self._threads):
@@ -398,3 +424,12 @@ class Executor:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def make_executor(config: ExecutorConfig, *, on_event: EventSink | None = None) -> Executor:
+    """The executor `config.kind` names: this machine's processes, or a Ray cluster (the `ray` extra)."""
+    if config.kind == "ray":
+        from cadsynth.distributed.ray import RayExecutor
+
+        return RayExecutor(config, on_event=on_event)
+    return Executor(config, on_event=on_event)

@@ -25,17 +25,16 @@ from cadsynth.checks.ocr import image_fidelity
 from cadsynth.config import ConfigError, EndpointJudgeConfig, LLMMemberConfig, ModelEndpoint, RunConfig
 from cadsynth.context.program import ProgramContext, initial, update
 from cadsynth.context.reflect import Reflector
-from cadsynth.executor import CallError, Executor
+from cadsynth.executor import CallError, make_executor
 from cadsynth.generate.base import Candidate, Draft, Request
 from cadsynth.generate.llm import LLMMember
 from cadsynth.generate.program import ProgramMember, program_seeds
 from cadsynth.images import load_rgb, render_program
 from cadsynth.judge import validity
-from cadsynth.judge.base import JudgeItem, Reply
+from cadsynth.judge.base import Judge, JudgeItem, Reply
 from cadsynth.judge.consensus import consensus, partition, vote
 from cadsynth.judge.endpoint import EndpointJudge
 from cadsynth.judge.equivalence import Equivalence
-from cadsynth.judge.local import LocalJudge
 from cadsynth.llm import ModelClient, check_ready
 from cadsynth.records import (
     AnswerType,
@@ -154,7 +153,7 @@ class Pipeline:
         self.config = config
         self.store = store
         self.report = report or (lambda event, **fields: None)
-        self.executor = Executor(config.executor, on_event=lambda e: store.event("executor", **e))
+        self.executor = make_executor(config.executor, on_event=lambda e: store.event("executor", **e))
         self.members: list[Any] = []
         self.painters: dict[str, ModelClient] = {}  # text-to-image clients of LLM members, by member name
         self.judges: list[Any] = []
@@ -265,7 +264,8 @@ class Pipeline:
         endpoint_judges = [j for j in self.config.judges if isinstance(j, EndpointJudgeConfig)]
         for j in sorted(endpoint_judges, key=lambda j: j.caption_by is not None):  # captioners first
             built[j.name] = EndpointJudge(j, self.executor, cache, built.get(j.caption_by or ""))
-        self.judges = [built[j.name] if j.name in built else LocalJudge(j.name, j.weights) for j in self.config.judges]
+        self.judges = [built[j.name] if j.name in built else self.executor.local_judge(j.name, j.weights)
+                       for j in self.config.judges]
         context = self.config.context
         if context.reflector is not None:
             self.reflector = Reflector(context.reflector, self.executor, cache, context.max_guidance_chars)
@@ -278,10 +278,10 @@ class Pipeline:
     def sandbox(self) -> Any:
         """The rendering sandbox, started on first use (program-only runs never start it)."""
         if self._sandbox is None:
-            from cadsynth.sandbox import Limits, Sandbox
+            from cadsynth.sandbox import Limits
 
             cfg = self.config.sandbox
-            self._sandbox = Sandbox(cfg.workers or self.executor.cpu_workers, Limits(
+            self._sandbox = self.executor.sandbox(cfg.workers or self.executor.cpu_workers, Limits(
                 cpu_s=cfg.cpu_s, wall_s=cfg.wall_s, memory_mb=cfg.memory_mb, output_mb=cfg.output_mb))
         return self._sandbox
 
@@ -433,7 +433,7 @@ class Pipeline:
         return JudgeItem(question=draft.question, image=image, choices=draft.choices,
                          family=draft.family, kind=draft.kind)
 
-    async def _ask(self, judge: LocalJudge, items: list[JudgeItem], refs: list[ImageRef | None]) -> list[Reply]:
+    async def _ask(self, judge: Judge, items: list[JudgeItem], refs: list[ImageRef | None]) -> list[Reply]:
         """A judge's replies, from the request cache where this exact question was asked before."""
         cache = self.store.cache
         keys = [cache.key("judge", judge.name, judge.fingerprint, "blind" if item.blind else (ref.sha256 if ref else None),
