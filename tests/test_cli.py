@@ -73,8 +73,8 @@ def test_export_easyr1_is_loadable(small_run, tmp_path):
     for row in table:
         assert row["problem"].count("<image>") == len(row["images"]) == 1
         Image.open(io.BytesIO(row["images"][0]["bytes"])).verify()
-        assert row["answer"] and row["partition"] in ("kept", "adversarial")
-        assert row["consensus"] >= 1
+        assert row["answer"] and row["partition"] in ("kept", "adversarial", "unjudged")
+        assert row["consensus"] >= 1 or row["partition"] == "unjudged"
     bad = runner.invoke(app, ["export", str(run_dir), "--format", "nope"])
     assert bad.exit_code == 2 and "unknown export format" in bad.output
 
@@ -85,3 +85,22 @@ def test_status_diversity_per_round(small_run):
     result = runner.invoke(app, ["status", str(run_dir), "--diversity"], env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     assert "diversity of kept samples per round" in result.output and "mean question similarity" in result.output
+
+
+def test_a_full_disk_stops_the_run_with_a_message_not_a_traceback(tmp_path, monkeypatch):
+    import errno
+
+    import cadsynth.store
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cadsynth.store.RunStore, "commit_unit", full)
+    result = runner.invoke(app, ["run", "--name", "full", "--set", f"runs_dir={tmp_path}", "--set", "seeds.per_family=1",
+                                 "--set", "loop.max_rounds=1", "--set", "loop.target_kept=null"])
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+    text = " ".join(result.output.split())
+    assert "error: disk full while writing the run" in text and "MiB free" in text, text
+    assert "Free space there" in text and "resumes from the last committed unit" in text
+    assert "Traceback" not in result.output
+    assert not list((tmp_path / "full" / "records").glob("*.jsonl"))

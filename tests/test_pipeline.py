@@ -21,7 +21,7 @@ from cadsynth.records import Partition, Verdict
 from cadsynth.store import RunStore
 
 SMALL = {
-    "seeds": {"per_family": 2},
+    "seeds": {"families": ["bars", "grid", "shapes"], "per_family": 2},
     "generators": [{"name": "program", "candidates": 3}],
     "loop": {"max_rounds": 3, "target_kept": None},
 }
@@ -53,7 +53,10 @@ def test_small_run_records_tell_the_whole_story(tmp_path):
         counted = [v for v in s.judgement.votes if v.verdict in (Verdict.CORRECT, Verdict.WRONG)]
         assert s.judgement.k == len(counted)
         assert s.judgement.consensus == sum(v.verdict is Verdict.CORRECT for v in counted)
-        if s.judgement.k == 0 or s.judgement.consensus == 0:
+        if s.judgement.k == 0 and all(v.verdict is Verdict.ABSTAIN for v in s.judgement.votes):
+            assert s.partition is Partition.UNJUDGED and not s.discard_reasons
+            assert any(c.name == "verified_by_construction" and c.passed for c in s.checks)
+        elif s.judgement.k == 0 or s.judgement.consensus == 0:
             assert s.partition is Partition.DISCARDED and s.discard_reasons
         elif s.judgement.consensus < s.judgement.k:
             disputed = any(c.name == "reference_undisputed" and not c.passed for c in s.checks)
@@ -78,17 +81,17 @@ def test_same_seed_same_records_and_rerun_does_nothing(tmp_path):
 
 def test_target_kept_stops_the_run(tmp_path):
     state, store = run_pipeline(tmp_path, {**SMALL, "loop": {"max_rounds": 10, "target_kept": 5}})
-    kept = sum(s.kept for s in store.samples())
+    kept = sum(s.kept_by_committee for s in store.samples())  # the unjudged do not count toward the target
     assert kept >= 5 and "target_kept" in state["stop_reason"]
     units = list(store.units())
-    assert sum(s.kept for s in units[-1][2]) > 0  # the last unit is the one that crossed the target
-    assert kept - sum(s.kept for s in units[-1][2]) < 5
+    assert sum(s.kept_by_committee for s in units[-1][2]) > 0  # the last unit is the one that crossed the target
+    assert kept - sum(s.kept_by_committee for s in units[-1][2]) < 5
 
 
 def test_changed_config_is_refused_on_resume(tmp_path):
     run_pipeline(tmp_path, {**SMALL, "loop": {"max_rounds": 1, "target_kept": None}})
     with pytest.raises(ConfigError, match="different config"):
-        run_pipeline(tmp_path, {**SMALL, "seeds": {"per_family": 3}, "loop": {"max_rounds": 1}})
+        run_pipeline(tmp_path, {**SMALL, "seeds": {**SMALL["seeds"], "per_family": 3}, "loop": {"max_rounds": 1}})
     state, _ = run_pipeline(tmp_path, {**SMALL, "loop": {"max_rounds": 2, "target_kept": None}})  # loop may grow
     assert state["rounds"] == 2
 
@@ -220,7 +223,7 @@ def test_near_duplicates_are_discarded_in_commit_order_and_survive_resume(tmp_pa
 
 def test_ocr_checks_read_program_images(tmp_path):
     pytest.importorskip("rapidocr", reason="the checks extra is not installed")
-    data = {**SMALL, "seeds": {"per_family": 1}, "generators": [{"name": "program", "candidates": 2}],
+    data = {**SMALL, "seeds": {**SMALL["seeds"], "per_family": 1}, "generators": [{"name": "program", "candidates": 2}],
             "checks": {"ocr": "flag"}, "loop": {"max_rounds": 1, "target_kept": None}}
     _, store = run_pipeline(tmp_path, data)
     judged = [s for s in store.samples() if s.image is not None]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import errno
+import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 import yaml
@@ -80,7 +82,7 @@ class RunProgress:
             self.progress.advance(self.tasks[stage], fields["n"])
         elif event == "unit":
             t = fields["totals"]
-            funnel = f"kept {t.kept}  adversarial {t.adversarial}  discarded {t.discarded}"
+            funnel = f"kept {t.kept}  adversarial {t.adversarial}  unjudged {t.unjudged}  discarded {t.discarded}"
             self.progress.update(self.tasks["commit"], advance=len(fields["samples"]), funnel=funnel)
         elif event == "seed_skipped":
             self.progress.console.print(f"[yellow]seed skipped[/] {fields['seed_id']}: {fields['reason']}")
@@ -93,11 +95,17 @@ def run(
     fresh: Annotated[bool, typer.Option("--fresh", help="delete the run directory and start over")] = False,
     print_config: Annotated[bool, typer.Option("--print-config", help="show the resolved config and exit")] = False,
     set_: Annotated[list[str], typer.Option("--set", help="override a config key: --set loop.max_rounds=3")] = [],  # noqa: B006
+    executor: Annotated[Literal["local", "ray"] | None, typer.Option(help="where the work runs (ray: extra ray)")] = None,
+    address: Annotated[str | None, typer.Option("--address", help="Ray cluster address, e.g. 10.0.0.1:6379")] = None,
 ) -> None:
     """Run CADS: generate, judge, partition and optimise the context, round after round. Resumes by default."""
     overrides = _overrides(set_)
     if name:
         overrides["name"] = name
+    if executor:
+        overrides["executor.kind"] = executor
+    if address:
+        overrides["executor.ray_address"] = address
     try:
         cfg = load_config(config, overrides)
     except ConfigError as exc:
@@ -105,24 +113,44 @@ def run(
     if print_config:
         console.print(dump_config(cfg), end="", highlight=False, markup=False)
         return
-    from cadsynth.pipeline import Pipeline, check_extras
+    from cadsynth.pipeline import Pipeline, preflight
+    from cadsynth.seeds import SeedError
     from cadsynth.store import RunStore
 
     try:
-        check_extras(cfg)
+        preflight(cfg)
     except ConfigError as exc:
         _fail(str(exc))
-    store = RunStore.open(cfg.run_dir, fresh=fresh)
     columns = (TextColumn("{task.description:<18}"), BarColumn(), MofNCompleteColumn(),
                RateColumn(), TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("[cyan]{task.fields[funnel]}"))
-    with Progress(*columns, console=console, transient=False) as progress:
-        reporter = RunProgress(progress, sum(g.candidates for g in cfg.generators))
-        try:
-            state = asyncio.run(Pipeline(cfg, store, reporter).run())
-        except ConfigError as exc:
-            _fail(str(exc))
+    try:
+        store = RunStore.open(cfg.run_dir, fresh=fresh)
+        with Progress(*columns, console=console, transient=False) as progress:
+            reporter = RunProgress(progress, sum(g.candidates for g in cfg.generators))
+            try:
+                state = asyncio.run(Pipeline(cfg, store, reporter).run())
+            except (ConfigError, SeedError) as exc:
+                _fail(str(exc))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        _fail(_disk_full(cfg.run_dir, exc))
     console.print(f"[bold]{cfg.run_dir}[/]: {state['stop_reason']}")
     _print_status(cfg.run_dir)
+
+
+def _disk_full(run_dir: Path, exc: OSError) -> str:
+    """One line for a run stopped by a full disk (or quota): where, what to free, and that a re-run resumes."""
+    what = "disk quota exceeded" if exc.errno == errno.EDQUOT else "disk full"
+    where = run_dir.resolve()
+    free = ""
+    for folder in (where, *where.parents):
+        if folder.exists():
+            free = f" ({shutil.disk_usage(folder).free / 2**20:.1f} MiB free on the file system of {folder})"
+            break
+    return (f"{what} while writing the run {where}{free}: {exc.strerror or exc}. Free space there (or point runs_dir "
+            "at a bigger disk), then run the same command again: it resumes from the last committed unit, "
+            "nothing committed is lost")
 
 
 def _print_status(path: Path, diversity: bool = False) -> None:
@@ -132,16 +160,18 @@ def _print_status(path: Path, diversity: bool = False) -> None:
         status = run_status(path)
     except FileNotFoundError as exc:
         _fail(str(exc))
-    table = Table(title=f"run {status.name}: funnel per round")
+    table = Table(title=f"run {status.name}: funnel per round", caption="unjudged: program samples every judge "
+                  "abstained on (they need text the judges cannot read); kept too, verified by construction")
     for col in ("round", "generated", "C=0", "other discards", "kept C≥1", "adversarial", "adv. share",
-                "consensus C/K: n"):
+                "unjudged (verified)", "consensus C/K: n"):
         table.add_column(col, justify="right")
     for r in [*status.rounds, status.total]:
         histogram = "  ".join(f"{c}/{k}:{n}" for (c, k), n in sorted(r.consensus.items(), key=lambda x: (x[0][1], x[0][0])))
         label = "all" if r.round == 0 else f"{r.round}" + ("" if r.complete else " (partial)")
         table.add_row(label, str(r.generated), str(r.consensus_zero),
                       str(r.discarded - r.consensus_zero), str(r.kept), str(r.adversarial),
-                      f"{r.adversarial_share:.1%}", histogram, end_section=r.round == status.rounds[-1].round)
+                      f"{r.adversarial_share:.1%}", str(r.unjudged), histogram,
+                      end_section=r.round == status.rounds[-1].round)
     console.print(table)
     total = status.total
     trend = status.share_trend
@@ -219,8 +249,9 @@ def status(
 def local_train(
     out: Annotated[Path | None, typer.Option(help="where to write the judges; default: the package's weights")] = None,
     work: Annotated[Path, typer.Option(help="scratch folder for the rendered pool")] = Path(".cache/committee"),
-    pool_size: Annotated[int, typer.Option(help="rendered training scenes")] = 16000,
+    pool_size: Annotated[int, typer.Option(help="rendered training scenes")] = 14000,
     steps: Annotated[int | None, typer.Option(help="training steps per judge (default 6500)")] = None,
+    workers: Annotated[int, typer.Option(help="processes for rendering and for training (one judge each)")] = 2,
     seed: int = 0,
 ) -> None:
     """Train the embedded judging committee from the task families (reproducible from --seed)."""
@@ -228,7 +259,7 @@ def local_train(
 
     step_map = dict.fromkeys(("judge-a", "judge-b", "judge-c"), steps) if steps else None
     results = train_committee(out=out or BUILTIN_DIR, work=work, pool_size=pool_size, steps=step_map, seed=seed,
-                              log=console.print)
+                              workers=workers, log=console.print)
     _print_committee(results)
 
 

@@ -38,6 +38,12 @@ class FieldMap(Section):
     domain: str | None = "domain"
 
 
+def _all_families() -> tuple[str, ...]:
+    from cadsynth.tasks.registry import FAMILIES
+
+    return tuple(FAMILIES)
+
+
 class SeedsConfig(Section):
     """Where the seed pool comes from."""
 
@@ -47,8 +53,8 @@ class SeedsConfig(Section):
     fields: FieldMap = Field(default_factory=FieldMap)
     limit: int | None = Field(default=None, ge=1)
     # program seeds: parent instances drawn from the built-in task families
-    families: list[str] = Field(default_factory=lambda: ["bars", "grid", "shapes"])
-    per_family: int = Field(default=8, ge=1)
+    families: list[str] = Field(default_factory=lambda: list(_all_families()))
+    per_family: int = Field(default=2, ge=1)
     # text-only task descriptions (source: text), e.g. "bar charts with 4-6 bars, percent change"
     descriptions: list[str] = Field(default_factory=list)
 
@@ -162,7 +168,8 @@ class LoopConfig(Section):
     """When rounds happen and when the run stops."""
 
     max_rounds: int = Field(default=10, ge=1, description="rounds per seed (the paper: up to 10)")
-    target_kept: int | None = Field(default=200, ge=1, description="stop once this many samples are kept")
+    target_kept: int | None = Field(
+        default=200, ge=1, description="stop once the committee kept this many (C >= 1; unjudged samples not counted)")
     budget_usd: float | None = Field(default=None, ge=0, description="stop once this much is spent")
     strategy_assignment: Literal["context", "round_robin"] = "context"
     allowed_strategies: list[Strategy] = Field(default_factory=lambda: list(Strategy))
@@ -228,6 +235,7 @@ class ExecutorConfig(Section):
     policy: Literal["keep_going", "fail_fast"] = "keep_going"
     cpu_workers: int | None = Field(default=None, ge=1, description="processes for rendering; default: cores")
     units_in_flight: int = Field(default=8, ge=1, description="(seed, round) units processed concurrently")
+    http_actors: int = Field(default=4, ge=1, description="kind ray: async actors that send the HTTP requests")
     endpoints: dict[str, EndpointPolicy] = Field(default_factory=dict)
 
 
@@ -371,7 +379,10 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> R
         try:
             loaded = yaml.safe_load(path.read_text())
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
         if loaded is not None and not isinstance(loaded, dict):
             raise ConfigError(f"{path}: the top level must be a mapping of keys, not {type(loaded).__name__}")
         data = loaded or {}

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from importlib.util import find_spec
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,7 @@ from cadsynth.records import (
     Step,
     Strategy,
     Usage,
+    Verdict,
     stable_hash,
 )
 from cadsynth.seeds import load_seeds
@@ -62,8 +64,9 @@ ENDPOINT_LOCATION = frozenset({"base_url", "base_url_env", "api_key_env"})
 @dataclass
 class Totals:
     generated: int = 0
-    kept: int = 0
+    kept: int = 0  # by the committee (C >= 1); the stop rule counts these
     adversarial: int = 0
+    unjudged: int = 0  # verified by construction, no judge could vote
     discarded: int = 0
     cost_usd: float = 0.0
     reasons: Counter = field(default_factory=Counter)
@@ -71,7 +74,8 @@ class Totals:
     def add(self, samples: list[Sample]) -> None:
         for s in samples:
             self.generated += 1
-            self.kept += s.kept
+            self.kept += s.kept_by_committee
+            self.unjudged += s.partition is Partition.UNJUDGED
             self.adversarial += s.partition is Partition.ADVERSARIAL
             self.discarded += s.partition is Partition.DISCARDED
             self.cost_usd += s.usage.cost_usd
@@ -95,6 +99,19 @@ def _without(value: Any, keys: frozenset[str]) -> Any:
     if isinstance(value, list):
         return [_without(v, keys) for v in value]
     return value
+
+
+def preflight(config: RunConfig) -> None:
+    """Everything that can be checked before a run directory is made: extras, seed paths, endpoints."""
+    check_extras(config)
+    seeds = config.seeds
+    for key in ("path", "image_dir"):
+        path = getattr(seeds, key)
+        if seeds.source != "program" and path is not None and not Path(path).expanduser().exists():
+            raise ConfigError(f"seeds.{key} not found: {path} (point seeds.{key} at an existing "
+                              f"{'file or folder' if key == 'path' else 'folder'})")
+    for endpoint in endpoints_of(config):
+        check_ready(endpoint)
 
 
 def check_extras(config: RunConfig) -> None:
@@ -141,6 +158,17 @@ class Made:
     pixels: Image.Image | None = None
     error: str | None = None
     steps: tuple[Step, ...] = ()
+
+
+VERIFIED = "every judge abstained (it cannot read what this question needs); the program computed the answer"
+
+
+def _verified_unjudged(draft: Draft, judgement: Judgement) -> bool:
+    """A program sample no judge could vote on because every judge abstained: correct by construction, unjudged.
+    (A failed judge call is not an abstention: such a sample stays discarded, with the errors as reasons.)"""
+    votes = judgement.votes
+    return (draft.image_source.kind == "program" and judgement.k == 0 and bool(votes)
+            and all(v.verdict is Verdict.ABSTAIN for v in votes))
 
 
 def _answer_text(draft: Draft) -> str:
@@ -240,9 +268,7 @@ class Pipeline:
 
     # -- the loop ----------------------------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
-        check_extras(self.config)
-        for endpoint in endpoints_of(self.config):
-            check_ready(endpoint)
+        preflight(self.config)
         try:
             self._build()
             self._check_manifest()
@@ -497,6 +523,9 @@ class Pipeline:
         blind = judged(blind_replies) if blind_replies is not None else None
         checks = self._checks(judgement, blind, draft.answer_type) + (ocr_checks or [])
         part, reasons = validity.apply(*partition(judgement), checks, self.config.checks)
+        if _verified_unjudged(draft, judgement):
+            part, reasons = Partition.UNJUDGED, []
+            checks.append(Check(name="verified_by_construction", passed=True, detail=VERIFIED))
         votes = [*judgement.votes, *(blind.votes if blind else [])]
         return Sample(
             id=sample_id, provenance=provenance, question=draft.question, choices=draft.choices,

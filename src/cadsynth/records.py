@@ -45,6 +45,7 @@ class Partition(StrEnum):
     DISCARDED = "discarded"  # C = 0, or a failed step or check
     KEPT = "kept"  # C = K: clean, easy
     ADVERSARIAL = "adversarial"  # 0 < C < K: kept, and marks a disagreement
+    UNJUDGED = "unjudged"  # K = 0: no judge can see the question, but a program computed the answer; kept
 
 
 class Verdict(StrEnum):
@@ -190,6 +191,11 @@ class Sample(Record):
     @property
     def kept(self) -> bool:
         return self.partition is not Partition.DISCARDED
+
+    @property
+    def kept_by_committee(self) -> bool:
+        """Kept on the committee's votes (C >= 1), not merely verified by construction (unjudged)."""
+        return self.partition in (Partition.KEPT, Partition.ADVERSARIAL)
 
 
 def stable_hash(*parts: Any, length: int = 16) -> str:

@@ -19,8 +19,9 @@ class RoundFunnel:
     generated: int = 0
     discarded: int = 0  # all discards
     consensus_zero: int = 0  # C = 0 among judged samples
-    kept: int = 0  # C >= 1, adversarial included
+    kept: int = 0  # C >= 1, adversarial included (the unjudged are counted apart)
     adversarial: int = 0
+    unjudged: int = 0  # kept without a vote: every judge abstained, the program's answer is verified by construction
     reasons: Counter = field(default_factory=Counter)  # discard reason -> count
     consensus: Counter = field(default_factory=Counter)  # (C, K) -> count
     failed_checks: Counter = field(default_factory=Counter)  # check name -> samples that failed it
@@ -60,7 +61,7 @@ class RunStatus:
     def total(self) -> RoundFunnel:
         total = RoundFunnel(round=0)
         for r in self.rounds:
-            for name in ("generated", "discarded", "consensus_zero", "kept", "adversarial"):
+            for name in ("generated", "discarded", "consensus_zero", "kept", "adversarial", "unjudged"):
                 setattr(total, name, getattr(total, name) + getattr(r, name))
             total.reasons.update(r.reasons)
             total.consensus.update(r.consensus)
@@ -87,9 +88,10 @@ def _funnel(round_: int, samples: list[Sample]) -> RoundFunnel:
         if s.partition is Partition.DISCARDED:
             funnel.discarded += 1
             funnel.reasons[(s.discard_reasons or ["unknown"])[0].split(":")[0]] += 1
-        else:
+        elif s.partition is not Partition.UNJUDGED:
             funnel.kept += 1
         funnel.adversarial += s.partition is Partition.ADVERSARIAL
+        funnel.unjudged += s.partition is Partition.UNJUDGED
         failed = {c.name for c in s.checks if not c.passed}
         funnel.failed_checks.update(failed)
         if s.partition is Partition.DISCARDED:

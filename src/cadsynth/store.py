@@ -19,6 +19,7 @@ that were committed, and redoes the rest.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -41,17 +42,22 @@ COMMIT = "_commit"
 def atomic_write(path: Path, data: bytes | str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data.encode() if isinstance(data, str) else data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except OSError:  # e.g. ENOSPC: leave no half-written temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class RequestCache:
     """A sqlite map from payload hash to reply, shared by every call that can be replayed on resume."""
 
     def __init__(self, path: Path):
+        self.path = path
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("CREATE TABLE IF NOT EXISTS replies (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -68,7 +74,12 @@ class RequestCache:
 
     def put(self, key: str, value: Any) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, json.dumps(value)))
+            try:
+                self._db.execute("INSERT OR REPLACE INTO replies VALUES (?, ?)", (key, json.dumps(value)))
+            except sqlite3.OperationalError as exc:  # SQLITE_FULL: the same disk-full error as any other write
+                if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "full" in str(exc):
+                    raise OSError(errno.ENOSPC, f"{exc} (request cache)", str(self.path)) from exc
+                raise
 
     def __len__(self) -> int:
         with self._lock:
@@ -176,14 +187,26 @@ class RunStore:
         return self.records_dir / f"round-{round_:04d}.jsonl"
 
     def commit_unit(self, round_: int, unit: str, samples: list[Sample]) -> None:
-        """Append one unit's samples and its commit line in a single write, then fsync."""
+        """Append one unit's samples and its commit line in a single write, then fsync.
+
+        A write that fails part way (ENOSPC) is cut off again before the error goes up, so the shard ends at its
+        last commit line (and ``_repair`` would cut it on the next open in any case)."""
         block = "".join(s.to_json() + "\n" for s in samples)
         block += json.dumps({COMMIT: unit, "round": round_, "n": len(samples)}) + "\n"
+        data = memoryview(block.encode())
         with self._lock:
             fd = os.open(self.shard(round_), os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            start = os.fstat(fd).st_size
             try:
-                os.write(fd, block.encode())
+                while data:  # a full disk may accept part of a write without an error
+                    data = data[os.write(fd, data):]
                 os.fsync(fd)
+            except OSError:
+                try:
+                    os.ftruncate(fd, start)
+                except OSError:
+                    pass
+                raise
             finally:
                 os.close(fd)
 

@@ -81,6 +81,10 @@ def seed_sources(job: ExportJob) -> dict[str, int]:
     return dict(Counter(seeds[i].source if i in seeds else "unknown" for i in ids))
 
 
+def _partition_counts(samples: list) -> list[int]:
+    return [sum(s.partition is p for s in samples) for p in (Partition.KEPT, Partition.ADVERSARIAL, Partition.UNJUDGED)]
+
+
 def card_metadata(job: ExportJob, exporter: Exporter, data_files: dict[str, str] | None) -> dict[str, Any]:
     total = sum(len(v) for v in job.splits.values())
     licences = {seed_licence(source)[0] for source in seed_sources(job)}
@@ -111,17 +115,16 @@ def render_card(job: ExportJob, exporter: Exporter, *, filters: dict[str, Any], 
         "Made by cadsynth with Collective Adversarial Data Synthesis (CADS): a committee of "
         "models generated these (image, question, answer) samples from seeds and answered each one blind. "
         "C is the number of the K judges that reached the reference answer. Samples with C = K are *kept*, "
-        "samples with 0 < C < K are *adversarial* (the committee disagreed), and C = 0 was discarded.",
+        "samples with 0 < C < K are *adversarial* (the committee disagreed), and C = 0 was discarded. "
+        "*Unjudged* samples come from task programs whose questions no judge could see (every judge abstained): "
+        "their answers are computed by the program (verified by construction) but no model answered them.",
         "",
         "## Splits",
         "",
-        _table(["split", "samples", "seeds", "kept (C=K)", "adversarial (0<C<K)"], [
-            [split, len(v), len({s.provenance.seed_id for s in v}),
-             sum(s.partition is Partition.KEPT for s in v), sum(s.partition is Partition.ADVERSARIAL for s in v)]
+        _table(["split", "samples", "seeds", "kept (C=K)", "adversarial (0<C<K)", "unjudged (verified by construction)"], [
+            [split, len(v), len({s.provenance.seed_id for s in v}), *_partition_counts(v)]
             for split, v in job.splits.items()
-        ] + [["total", len(samples), len({s.provenance.seed_id for s in samples}),
-              sum(s.partition is Partition.KEPT for s in samples),
-              sum(s.partition is Partition.ADVERSARIAL for s in samples)]]),
+        ] + [["total", len(samples), len({s.provenance.seed_id for s in samples}), *_partition_counts(samples)]]),
         "",
         f"Split by seed: a seed goes to validation when sha256(salt, seed id) read as a number in [0, 1) is below "
         f"the validation share ({val_share}; salt `{salt}`), so all variants of a seed are in one split and a "

@@ -24,7 +24,8 @@ def register(app: typer.Typer) -> None:
         format: Annotated[str, typer.Option("--format", "-f", help="|".join(FORMAT_NAMES))] = "easyr1",
         out: Annotated[Path | None, typer.Option(help="output directory; default: <run>/export/<format>")] = None,
         partition: Annotated[list[str] | None, typer.Option(
-            "--partition", help="kept (C=K) and/or adversarial (0<C<K); repeatable; default both")] = None,
+            "--partition", help="kept (C=K), adversarial (0<C<K), unjudged (verified by construction); "
+                                "repeatable; default all three")] = None,
         min_consensus: Annotated[int | None, typer.Option(help="lowest consensus C to take")] = None,
         max_consensus: Annotated[int | None, typer.Option(help="highest consensus C to take")] = None,
         domain: Annotated[list[str] | None, typer.Option("--domain", help="only these domains; repeatable")] = None,
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write kept samples in a trainer's or benchmark's layout, split by seed, with a dataset card.
 
-        --partition kept is C=K only, adversarial is 0<C<K; both by default. Formats: easyr1 (default), verl,
+        --partition kept is C=K only, adversarial is 0<C<K, unjudged is verified by construction but never judged;
+        all three by default. Formats: easyr1 (default), verl,
         trl, r1v, vlm-r1, llamafactory, hf, vlmevalkit (the validation split, as a benchmark).
         """
         from cadsynth.export import FORMATS, ExportError, Filters, export

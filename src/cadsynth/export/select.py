@@ -3,7 +3,8 @@
 Filters (all must hold; an empty set means "any"):
 
 - ``partitions``: ``kept`` is C = K only (every judge that voted reached the reference), ``adversarial`` is
-  0 < C < K. The default takes both. Discarded samples (C = 0 or another discard) are never exported.
+  0 < C < K, ``unjudged`` is a program sample every judge abstained on (verified by construction, never
+  judged). The default takes all three. Discarded samples (C = 0 or another discard) are never exported.
 - ``min_consensus`` / ``max_consensus``: bounds on C, inclusive. A sample without a judgement fails any bound.
 - ``domains``, ``rounds``: the sample's domain / round is one of these.
 - ``checks``: for each name, the sample has a check of that name with ``passed=True``.
@@ -30,7 +31,7 @@ from cadsynth.records import Partition, Sample
 
 DEFAULT_SALT = "cadsynth-split"
 DEFAULT_VAL_SHARE = 0.1
-EXPORTABLE = (Partition.KEPT, Partition.ADVERSARIAL)
+EXPORTABLE = (Partition.KEPT, Partition.ADVERSARIAL, Partition.UNJUDGED)
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,9 @@ class Filters:
             try:
                 part = Partition(p)
             except ValueError:
-                raise ExportError(f"unknown partition '{p}'; choose from kept, adversarial") from None
+                raise ExportError(f"unknown partition '{p}'; choose from kept, adversarial, unjudged") from None
             if part not in EXPORTABLE:
-                raise ExportError("discarded samples are never exported; choose from kept, adversarial")
+                raise ExportError("discarded samples are never exported; choose from kept, adversarial, unjudged")
             parts.add(part)
         for name, bound in (("min", min_consensus), ("max", max_consensus)):
             if bound is not None and bound < 0:

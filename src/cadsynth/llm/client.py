@@ -1,7 +1,8 @@
 """``ModelClient``: chat, text completions, image generation and schema-validated JSON from one endpoint.
 
 Every request goes through ``executor.call(endpoint.model, ...)`` (pooled per model: concurrency, retries,
-timeouts, circuit breaker). Base URL and key are read from the environment at call time (``access``); the key
+timeouts, circuit breaker) and is sent by the executor's ``http_client`` (in this process, or through a
+cluster's HTTP actors). Base URL and key are read from the environment at call time (``access``); the key
 goes only into the Authorization header, and is scrubbed from failure reasons in case a server echoes it.
 
 With a ``RequestCache``, a success is stored under (api, base URL, model, payload) and a later identical request
@@ -19,12 +20,11 @@ import io
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-import httpx
 from PIL import Image, UnidentifiedImageError
 from pydantic import BaseModel
 
 from cadsynth.config import ConfigError, ModelEndpoint
-from cadsynth.executor import CallError, Executor, Retryable, classify_http
+from cadsynth.executor import CallError, Executor, HttpClient, Retryable, classify_http
 from cadsynth.llm import access, litellm_backend
 from cadsynth.llm.jsonreply import parse_reply, repair_request, schema_instruction, with_instruction
 from cadsynth.llm.messages import Message, assistant, image_count, text_length, user
@@ -79,7 +79,7 @@ class ModelClient:
         endpoint: ModelEndpoint,
         executor: Executor,
         cache: RequestCache | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: HttpClient | None = None,
     ) -> None:
         self.endpoint = endpoint
         self._executor = executor
@@ -89,12 +89,7 @@ class ModelClient:
         self._timeout = policy.timeout_s
         self._inflight: dict[str, asyncio.Future] = {}
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient(
-            timeout=policy.timeout_s,
-            limits=httpx.Limits(
-                max_connections=policy.max_concurrency, max_keepalive_connections=policy.max_concurrency
-            ),
-        )
+        self._http = http or executor.http_client(policy)
 
     async def aclose(self) -> None:
         if self._owns_http:

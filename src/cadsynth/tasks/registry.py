@@ -4,6 +4,7 @@ from cadsynth.tasks.bars import Bars
 from cadsynth.tasks.base import Family
 from cadsynth.tasks.circuits import Circuits
 from cadsynth.tasks.conics import Conics
+from cadsynth.tasks.contour import Contour
 from cadsynth.tasks.foodweb import FoodWeb
 from cadsynth.tasks.functions import Functions
 from cadsynth.tasks.geometry import Geometry
@@ -18,7 +19,7 @@ from cadsynth.tasks.table import Table
 
 FAMILIES: dict[str, Family] = {f.name: f for f in (Bars(), Grid(), Shapes(), FoodWeb(), Molecules(),
                                                     GroupedBars(), Pie(), Scatter(), Table(),
-                                                    Circuits(), Mechanics(),
+                                                    Circuits(), Mechanics(), Contour(),
                                                     Geometry(), Conics(), Functions())}
 
 
