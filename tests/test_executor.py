@@ -20,6 +20,7 @@ from cadsynth.executor import (
     RateLimited,
     Retryable,
     RunAborted,
+    ShardedHttpClient,
     classify_exception,
     classify_http,
 )
@@ -357,3 +358,21 @@ def test_run_cpu_uses_a_child_process_and_run_thread_a_worker_thread():
     assert square == 49 and pid != os.getpid()
     assert thread != threading.get_ident()
     assert executor._processes is None and executor._threads is None  # closed on exit
+
+
+def test_sharded_http_client_keeps_every_request_in_flight_in_small_pools():
+    """64 requests at once through 4 clients of 16 connections: none waits for a connection, all succeed."""
+    server = ScriptedServer(default=Reply(200, {"ok": True}, delay=0.3))
+    client = ShardedHttpClient(64, timeout_s=10)
+
+    async def send_all() -> list[httpx.Response]:
+        try:
+            return await asyncio.gather(*(client.post(f"{url}/v1/x", json={"i": i}, headers={}) for i in range(64)))
+        finally:
+            await client.aclose()
+
+    with server as url:
+        responses = asyncio.run(send_all())
+    assert len(client._clients) == 4
+    assert all(r.status_code == 200 for r in responses)
+    assert server.peak_in_flight == 64

@@ -81,6 +81,12 @@ class RunStatus:
         return self.judge_calls / kept if kept else 0.0
 
 
+def _less(total: Usage, part: Usage) -> Usage:
+    return Usage(prompt_tokens=total.prompt_tokens - part.prompt_tokens,
+                 completion_tokens=total.completion_tokens - part.completion_tokens,
+                 cost_usd=total.cost_usd - part.cost_usd, calls=total.calls - part.calls)
+
+
 def _funnel(round_: int, samples: list[Sample]) -> RoundFunnel:
     funnel = RoundFunnel(round=round_)
     for s in samples:
@@ -116,13 +122,13 @@ def run_status(path: Path) -> RunStatus:
         units[round_] += 1
         by_round[round_].extend(samples)
         for s in samples:
-            for step in s.steps:
-                usage["members"][s.provenance.member] += step.usage
             for v in s.judgement.votes if s.judgement else []:
                 judges[v.judge][v.verdict.value] += 1
             asked = [*(s.judgement.votes if s.judgement else []), *(s.blind.votes if s.blind else [])]
             for v in asked:
                 usage["judges"][v.judge] += v.usage
+            # the member's part: generation and drawing, i.e. what the sample spent beyond its votes
+            usage["members"][s.provenance.member] += _less(s.usage, sum((v.usage for v in asked), Usage()))
             calls += sum(v.verdict not in (Verdict.ABSTAIN, Verdict.SKIPPED) for v in asked)
             saved += sum(v.verdict is Verdict.SKIPPED for v in asked)
     accuracy = {
