@@ -4,8 +4,8 @@ It reads each request's prompt (the shipped templates), answers the way a model 
 problems it constructed, so its judges can be right or wrong on purpose:
 - `judge-a` is always right, `judge-b` right on about half the questions, `judge-r1` (text-only) right on two
   thirds, and only when its prompt carries a caption;
-- about one construction in seven is not JSON (twice, so the repair fails too), and about one drawing in five
-  is hostile code that the sandbox must stop.
+- every seventh construction request is not JSON (and so is its repair), and every fifth drawing is hostile
+  code that the sandbox must stop (counted in arrival order, so every run has some of each).
 """
 
 from __future__ import annotations
@@ -41,6 +41,12 @@ class Committee:
     def __init__(self) -> None:
         self.problems: dict[str, dict] = {}  # question -> {"answer", "choices"}
         self.lock = threading.Lock()
+        self.arrivals: dict[str, int] = {"construction": 0, "drawing": 0}
+
+    def _nth(self, kind: str, every: int) -> bool:
+        with self.lock:
+            self.arrivals[kind] += 1
+            return self.arrivals[kind] % every == 0
 
     def __call__(self, path: str, body: bytes) -> Reply | None:
         payload = json.loads(body)
@@ -82,7 +88,7 @@ class Committee:
 
     def construction(self, prompt: str, repair: bool) -> str:
         key = _h(prompt)
-        if key % 7 == 0:
+        if repair or self._nth("construction", 7):
             return "Sorry, here is the problem: a bar chart" + (" (still not JSON)" if repair else "")
         values = [10 * (1 + (key >> s) % 9) for s in (0, 4, 8, 12)]
         answer = max(values)
@@ -105,7 +111,7 @@ class Committee:
     def drawing(self, prompt: str) -> str:
         values = re.search(r"values \[([\d, ]+)\]", prompt)
         numbers = values.group(1) if values else "10, 20"
-        if _h(prompt) % 5 == 0:
+        if self._nth("drawing", 5):
             return "```python\nprint(open('/etc/passwd').read())\n```"
         return ("```python\nimport matplotlib.pyplot as plt\nfig, ax = plt.subplots(figsize=(4.48, 4.48), dpi=100)\n"
                 f"ax.bar(['A', 'B', 'C', 'D'], [{numbers}], color='#0072B2')\nax.grid(axis='y')\n```")

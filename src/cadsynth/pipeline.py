@@ -250,8 +250,7 @@ class Pipeline:
         if version in saved:
             return ProgramContext.model_validate(saved[version])
         if version == 0:
-            context = initial(self.config.seeds.families if self.config.seeds.source == "program"
-                              else list(FAMILIES), self.config.loop.allowed_strategies)
+            context = initial(list(FAMILIES), self.config.loop.allowed_strategies)
         else:
             previous = await self._context(key, version - 1, history)
             round_samples = [s for s in history.get(version, []) if self._sample_key(s) == key]
