@@ -3,7 +3,7 @@
     python bench/scaling.py [--targets 200 2000] [--sizes 200 2000 20000] [--work /tmp/cadsynth-scaling]
 
 Part 1 runs `cadsynth run` (the embedded default, more seeds for larger targets: `seeds.per_family` =
-target / 100, at least 2) and reports wall time, the peak resident memory of the largest process (the driver;
+target / 25, at least 8 as in the default) and reports wall time, the peak resident memory of the largest process (the driver;
 rendering workers are separate processes of about 120 MiB each), samples generated and kept. Part 2 writes
 synthetic runs (`cadsynth.report.synthetic.make_run`, the store API) of each size and times `cadsynth status`,
 `cadsynth export` (easyr1 parquet) and `cadsynth report`, each in a fresh process.
@@ -60,7 +60,7 @@ def main() -> None:
     print("\n| target kept | seeds | generated | kept (C ≥ 1) | wall s | peak RSS MiB (driver) |")
     print("|---|---|---|---|---|---|")
     for target in args.targets:
-        per_family = max(2, target // 100)
+        per_family = max(8, target // 25)
         name = f"default-{target}"
         wall, rss = timed(cli("run", "--name", name, "--set", f"runs_dir={args.work}",
                               "--set", f"loop.target_kept={target}", "--set", f"seeds.per_family={per_family}"))

@@ -326,6 +326,8 @@ def _collect(run_dir: Path, live: bool) -> RunData:
                           "choices": seed.choices, "solution": seed.solution, "domain": seed.domain,
                           "image": None, "had_image": bool(seed.image)}
     contexts = {key: store.contexts(key) for key in keys}
+    cost += sum((version.get("reflection") or {}).get("usage", {}).get("cost_usd", 0.0)
+                for versions in contexts.values() for version in versions)  # the reflector's calls
 
     judge_names = sorted(judges)
     ordered_rounds = [rounds[r].as_dict() for r in sorted(rounds)]
