@@ -16,10 +16,12 @@ from functools import cache
 
 import numpy as np
 import pytest
+from tasks import family_harness
+from tasks.family_harness import Row
 
 from cadsynth.answers import equivalent
 from cadsynth.records import AnswerType, Strategy
-from cadsynth.tasks import DIFFICULTIES, FAMILIES, Instance, apply_strategy, sample
+from cadsynth.tasks import DIFFICULTIES, FAMILIES, Instance
 from cadsynth.tasks.render import SIZE_PX, text_boxes, to_image
 
 NAME = "molecules"
@@ -269,60 +271,22 @@ def check_instance(instance: Instance, mcq_requested: bool, extended: bool = Fal
 
 
 @cache
-def corpus(strategy: Strategy) -> list[tuple[Instance, Instance, bool]]:
-    rng = np.random.default_rng(60 + list(Strategy).index(strategy))
-    out = []
-    for d in DIFFICULTIES:
-        for i, pd in enumerate([d] * 8 + [e for e in DIFFICULTIES if e != d]):
-            parent = sample(NAME, rng, pd, mcq=bool(i % 2))
-            for mcq in (False, True):
-                target = OTHERS[i % len(OTHERS)] if strategy is Strategy.ISOMORPHIC_TRANSFER and not mcq else None
-                out.append((parent, apply_strategy(strategy, parent, rng, d, transfer_to=target, mcq=mcq), mcq))
-    return out
+def corpus(strategy: Strategy) -> list[Row]:
+    return family_harness.corpus(NAME, strategy, 60, OTHERS)
 
 
 @pytest.mark.parametrize("strategy", list(Strategy), ids=[s.value for s in Strategy])
 def test_answers_match_independent_oracle(strategy):
-    for parent, child, mcq in corpus(strategy):
-        check_instance(parent, mcq_requested=parent.choices is not None)
-        if strategy is Strategy.ISOMORPHIC_TRANSFER:
-            assert child.family != NAME
-            assert equivalent(child.answer, child.answer, child.answer_type, child.choices)
-            computation = FAM.kinds[parent.kind].computation
-            target = FAMILIES[child.family]
-            same = [k for k, v in target.kinds.items() if v.computation == computation]
-            if same and target.kinds[child.kind].computation != computation:
-                assert all(target.kinds[k].ask(child.scene, np.random.default_rng(0)) is None for k in same)
-            continue
-        assert child.family == NAME
-        check_instance(child, mcq_requested=mcq, extended=strategy is Strategy.AUXILIARY_EXTENSION)
+    family_harness.check_corpus(NAME, strategy, corpus(strategy), check_instance)
 
 
 def test_transfer_into_molecules():
-    rng = np.random.default_rng(13)
-    kept = possible = 0
-    for source in OTHERS:
-        for d in DIFFICULTIES:
-            for i in range(6):
-                parent = sample(source, rng, d)
-                child = apply_strategy(Strategy.ISOMORPHIC_TRANSFER, parent, rng, d, transfer_to=NAME,
-                                       mcq=bool(i % 2))
-                assert child.family == NAME
-                check_instance(child, mcq_requested=bool(i % 2))
-                computation = FAMILIES[source].kinds[parent.kind].computation
-                if any(k.computation == computation for k in FAM.kinds.values()):
-                    possible += 1
-                    kept += FAM.kinds[child.kind].computation == computation
-    assert possible and kept >= 0.8 * possible, (kept, possible)
+    family_harness.check_transfer_in(NAME, OTHERS, check_instance, per_cell=6, seed=13)
 
 
 @pytest.mark.parametrize("difficulty", DIFFICULTIES)
 def test_every_kind_asked_and_solved_independently(difficulty):
-    rng = np.random.default_rng(80 + difficulty)
-    for kind in FAM.kinds:
-        for i in range(6):
-            instance = sample(NAME, rng, difficulty, kind=kind, mcq=bool(i % 2))
-            check_instance(instance, mcq_requested=bool(i % 2))
+    family_harness.check_every_kind(NAME, difficulty, check_instance, per_kind=6, seed=80)
 
 
 def test_every_library_molecule_is_valid_and_grouped_right():
