@@ -248,37 +248,95 @@ def status(
 @local_app.command("train")
 def local_train(
     out: Annotated[Path | None, typer.Option(help="where to write the judges; default: the package's weights")] = None,
-    work: Annotated[Path, typer.Option(help="scratch folder for the rendered pool")] = Path(".cache/committee"),
+    work: Annotated[Path, typer.Option(help="scratch folder for the rendered pools")] = Path(".cache/committee"),
+    render: Annotated[bool, typer.Option(help="render the pools into --work (--no-render: reuse them)")] = True,
     pool_size: Annotated[int, typer.Option(help="rendered training scenes")] = 14000,
     steps: Annotated[int | None, typer.Option(help="training steps per judge (default 6500)")] = None,
+    minutes: Annotated[float | None, typer.Option(help="train each judge for this wall-clock time instead")] = None,
+    batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    lr: Annotated[float, typer.Option(min=0.0)] = 1e-3,
+    warmup: Annotated[int, typer.Option(min=1, help="linear warm-up steps before the cosine decay")] = 50,
+    device: Annotated[str, typer.Option(help="torch device to train on, e.g. cuda")] = "cpu",
+    size: Annotated[Literal["S", "M"], typer.Option(help="model size (docs/NANO.md)")] = "S",
+    judges: Annotated[list[str] | None, typer.Option("--judge", help="train only these (repeat); default: all")] = None,
     workers: Annotated[int, typer.Option(help="processes for rendering and for training (one judge each)")] = 2,
     seed: int = 0,
 ) -> None:
-    """Train the embedded judging committee from the task families (reproducible from --seed)."""
-    from cadsynth.local.committee import BUILTIN_DIR, train_committee
+    """Train the embedded judging committee from the task families (reproducible from --seed and --steps)."""
+    from cadsynth.local.committee import BUILTIN_DIR, JUDGES, TrainPlan, render_pools, train_judges
 
-    step_map = dict.fromkeys(("judge-a", "judge-b", "judge-c"), steps) if steps else None
-    results = train_committee(out=out or BUILTIN_DIR, work=work, pool_size=pool_size, steps=step_map, seed=seed,
-                              workers=workers, log=console.print)
+    if steps is not None and minutes is not None:
+        raise typer.BadParameter("give --steps or --minutes, not both")
+    unknown = sorted(set(judges or ()) - set(JUDGES))
+    if unknown:
+        raise typer.BadParameter(f"unknown judge {', '.join(unknown)}; the judges are {', '.join(JUDGES)}")
+    if device != "cpu":
+        import torch
+
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise typer.BadParameter(f"--device {device}: torch sees no CUDA device here; use --device cpu")
+    plan = TrainPlan(steps=None if minutes else steps or 6500, seconds=minutes * 60 if minutes else None,
+                     batch_size=batch_size, lr=lr, warmup=warmup, device=device, size=size)
+    if render:
+        render_pools(work, pool_size, seed=seed, workers=workers, log=console.print)
+    try:
+        results = train_judges(work, out or BUILTIN_DIR, plan, workers, console.print, names=judges)
+    except FileNotFoundError as error:
+        raise typer.BadParameter(f"{error} (drop --no-render)") from None
     _print_committee(results)
 
 
-def _print_committee(results: dict) -> None:
+@local_app.command("assess")
+def local_assess(
+    work: Annotated[Path, typer.Option(help="folder with the held-out pool (from `cadsynth local train`)")] = Path(
+        ".cache/committee"),
+    out: Annotated[Path | None, typer.Option(help="the judges to measure; default: the package's weights")] = None,
+    workers: Annotated[int, typer.Option(min=1)] = 2,
+) -> None:
+    """Measure and gate saved judges again on a held-out pool (e.g. after changing the gate, or on new hardware)."""
+    from cadsynth.local.committee import BUILTIN_DIR, assess_judges
+
+    try:
+        results = assess_judges(work, out or BUILTIN_DIR, workers, console.print)
+    except FileNotFoundError as error:
+        raise typer.BadParameter(str(error)) from None
+    _print_committee(results)
+
+
+def _committee_cells(report: dict, family: str, separator: str = " | ") -> list[str]:
+    """Per difficulty: accuracy on every question (blank; chance) | on the questions answered (...; coverage)."""
+    cells = []
+    for d in (1, 2, 3):
+        every, answered = report["cells"].get(f"{family}/{d}"), report["answered"].get(f"{family}/{d}")
+        text = f"{every['accuracy']:.2f} ({every['blank']:.2f}; {every['chance']:.2f})" if every else "-"
+        if every and answered:
+            text += (f"{separator}{answered['accuracy']:.2f} ({answered['blank']:.2f}; {answered['chance']:.2f}; "
+                     f"{answered['n'] / every['n']:.0%})")
+        cells.append(text)
+    return cells
+
+
+def _print_committee(results: dict, markdown: bool = False) -> None:
+    separator = " → answers: " if markdown else " | "
+    title = f"held-out accuracy (blank-image control; chance){separator}accuracy on the questions it answers (...; coverage)"
     for name, report in results["judges"].items():
-        table = Table(title=f"{name}: held-out accuracy (blank-image control; chance) | on questions it answers (coverage)")
+        families = sorted({k.split("/")[0] for k in report["cells"]})
+        trained = report.get("train", {})
+        about = (f"{report.get('parameters', 0):,} parameters, {int(trained.get('steps', 0)):,} steps of "
+                 f"{report.get('batch_size', 32)} on {report.get('device', 'cpu')}")
+        if markdown:
+            print(f"\n**{name}** ({about}): {title}\n")
+            print("| family | difficulty 1 | difficulty 2 | difficulty 3 |\n|---|---|---|---|")
+            for family in families:
+                print(f"| {family} | " + " | ".join(_committee_cells(report, family, separator)) + " |")
+            print(f"\nskills ({len(report['skills'])}): {', '.join(sorted(report['skills']))}")
+            continue
+        table = Table(title=f"{name} ({about}): {title}")
         table.add_column("family")
         for d in (1, 2, 3):
             table.add_column(f"difficulty {d}", justify="right")
-        for family in sorted({k.split("/")[0] for k in report["cells"]}):
-            row = []
-            for d in (1, 2, 3):
-                every, answered = report["cells"].get(f"{family}/{d}"), report["answered"].get(f"{family}/{d}")
-                text = f"{every['accuracy']:.2f} ({every['blank']:.2f}; {every['chance']:.2f})" if every else "-"
-                if every and answered:
-                    text += (f" | {answered['accuracy']:.2f} ({answered['blank']:.2f}; {answered['chance']:.2f}; "
-                             f"{answered['n'] / every['n']:.0%})")
-                row.append(text)
-            table.add_row(family, *row)
+        for family in families:
+            table.add_row(family, *_committee_cells(report, family))
         console.print(table)
         console.print(f"skills ({len(report['skills'])}): {', '.join(sorted(report['skills']))}")
 
@@ -286,13 +344,14 @@ def _print_committee(results: dict) -> None:
 @local_app.command("report")
 def local_report(
     path: Annotated[Path | None, typer.Argument(help="committee.json; default: the shipped one")] = None,
+    markdown: Annotated[bool, typer.Option("--markdown", help="print Markdown tables (for docs)")] = False,
 ) -> None:
     """The shipped judges' accuracy per family and difficulty, and their skills."""
     import json
 
     from cadsynth.local.committee import BUILTIN_DIR
 
-    _print_committee(json.loads((path or BUILTIN_DIR / "committee.json").read_text()))
+    _print_committee(json.loads((path or BUILTIN_DIR / "committee.json").read_text()), markdown)
 
 
 _register_export(app)

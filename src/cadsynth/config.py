@@ -47,8 +47,9 @@ class SeedsConfig(Section):
     fields: FieldMap = Field(default_factory=FieldMap)
     limit: int | None = Field(default=None, ge=1)
     # program seeds: parent instances drawn from the built-in task families
-    # the families the shipped judges can see; isomorphic transfer reaches every family (`cadsynth.tasks`)
-    families: list[str] = Field(default_factory=lambda: ["bars", "grid", "shapes"])
+    # the families the shipped judges see best (`cadsynth local report`); isomorphic transfer reaches every
+    # family (`cadsynth.tasks`)
+    families: list[str] = Field(default_factory=lambda: ["bars", "grid", "shapes", "scatter", "molecules"])
     per_family: int = Field(default=8, ge=1)
     # text-only task descriptions (source: text), e.g. "bar charts with 4-6 bars, percent change"
     descriptions: list[str] = Field(default_factory=list)

@@ -110,7 +110,9 @@ def test_collate_puts_loss_only_on_answer_tokens():
         target = vlm.target(answer)
         assert ids[row, -len(target) :].tolist() == target
         assert [t for t in labels[row].tolist() if t != -100] == target
-    assert batch["pixel_values"].shape == (2, 3, SIZE, SIZE) and batch["pixel_values"].max() == 1.0
+    assert batch["pixels"].shape == (2, SIZE, SIZE, 3) and batch["pixels"].dtype == torch.uint8
+    pixel_values = pixel_tensor(batch["pixels"])
+    assert pixel_values.shape == (2, 3, SIZE, SIZE) and pixel_values.max() == 1.0 and pixel_values.min() == 1.0
 
 
 def test_save_load_round_trip(trained, tmp_path):
@@ -175,3 +177,11 @@ def test_learns_to_count_circles(trained):
     assert accuracy >= blind_accuracy + 0.3, (accuracy, blind_accuracy)
     count = [a == t for a, t, q in zip(answers, truth, questions, strict=True) if q == HOW_MANY]
     assert np.mean(count) >= 0.6  # chance is 0.33
+
+
+def test_training_for_a_wall_clock_budget_reports_its_steps():
+    vlm = TinyVLM.build(VLMSpec(seed=1), [*QUESTIONS, "1", "2", "3"])
+    stats = train(vlm, toy_batches(3, size=4), seconds=1.0, warmup=2)
+    assert stats["steps"] > 2 and 1.0 <= stats["seconds"] < 5.0 and stats["samples"] == 4 * stats["steps"]
+    with pytest.raises(ValueError, match="exactly one of steps and seconds"):
+        train(vlm, toy_batches(3), steps=3, seconds=1.0)

@@ -31,8 +31,8 @@ QUESTION = "How many shapes are there in the picture?"
 
 
 def _count_scene(seed: int) -> tuple[bytes, str]:
-    """A medium counting picture from the shapes family and its answer: judge-a gets these right only sometimes."""
-    instance = sample("shapes", np.random.default_rng(seed), 2, kind="count_all")
+    """A hard counting picture from the shapes family and its answer: judge-a gets these right only sometimes."""
+    instance = sample("shapes", np.random.default_rng(seed), 3, kind="count_all")
     return render_program("shapes", instance.scene), instance.answer
 
 
@@ -46,7 +46,7 @@ def one_thread():
 
 @pytest.fixture
 def export_dir(tmp_path):
-    """An EasyR1 export: train.parquet and validation.parquet of medium counting questions. judge-a answers them
+    """An EasyR1 export: train.parquet and validation.parquet of hard counting questions. judge-a answers them
     right only part of the time at temperature 1, so rewards vary within a group and steps update the policy."""
     out = tmp_path / "export"
     out.mkdir()

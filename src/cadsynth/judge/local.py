@@ -54,8 +54,9 @@ class LocalJudge:
             return None
         if key in self.measured:
             m = self.measured[key]
-            return (f"cannot see {key}: held-out accuracy {m['accuracy']:.2f} vs blank image {m['blank']:.2f} "
-                    "at training time")
+            significance = f", paired z {m['z']:.1f}" if "z" in m else ""
+            return (f"cannot see {key}: held-out accuracy {m['accuracy']:.2f} vs blank image {m['blank']:.2f}"
+                    f"{significance} at training time")
         return f"cannot see {key}: not a task this judge was trained on"
 
     def answer_sync(self, items: list[JudgeItem]) -> list[Reply]:

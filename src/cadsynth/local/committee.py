@@ -9,6 +9,7 @@ only where it beats the blank control clearly; elsewhere it abstains, with that 
 from __future__ import annotations
 
 import json
+import math
 import multiprocessing
 import time
 from collections import defaultdict
@@ -48,6 +49,7 @@ TRAIN_KINDS = frozenset({
 # (and the gate) covers the families the judges were not taught too.
 TAUGHT_FAMILIES = tuple(sorted({kind.split("/")[0] for kind in TRAIN_KINDS}))
 GATE_MARGIN = 0.10  # accuracy over the blank-image control that earns a skill
+GATE_Z = 2.0  # ... and a paired (McNemar) z-score that rules out luck on the gate half's few questions
 
 
 @dataclass(frozen=True)
@@ -104,14 +106,25 @@ def corpus(scenes: list[PoolScene]) -> list[str]:
 def batches(scenes: list[PoolScene], pixels: np.ndarray, seed: int, size: int = 32) -> Iterator[
     list[tuple[np.ndarray, str, str]]
 ]:
-    """Endless batches: a random scene, then a random question of a taught kind about it."""
+    """Endless batches, balanced over the taught kinds: a random kind, a scene that asks it, one of its questions.
+
+    Balancing by kind (not by scene) keeps a family with few scenes or a kind that few scenes carry from being
+    drowned out by the families with many questions per scene.
+    """
     rng = np.random.default_rng(seed)
-    taught = [[(q, a) for kind, q, a in s.questions if f"{s.family}/{kind}" in TRAIN_KINDS] for s in scenes]
-    usable = np.array([i for i, qs in enumerate(taught) if qs])
+    by_kind: dict[str, list[tuple[int, str, str]]] = defaultdict(list)
+    for i, s in enumerate(scenes):
+        for kind, q, a in s.questions:
+            if f"{s.family}/{kind}" in TRAIN_KINDS:
+                by_kind[f"{s.family}/{kind}"].append((i, q, a))
+    if not by_kind:
+        raise ValueError("the pool has no question of a taught kind")
+    kinds = sorted(by_kind)
     while True:
         batch = []
-        for i in usable[rng.integers(0, len(usable), size=size)]:
-            question, answer = taught[i][int(rng.integers(len(taught[i])))]
+        for k in rng.integers(0, len(kinds), size=size):
+            questions = by_kind[kinds[k]]
+            i, question, answer = questions[int(rng.integers(len(questions)))]
             batch.append((pixels[i], question, answer))
         yield batch
 
@@ -136,8 +149,9 @@ def evaluate(vlm: TinyVLM, scenes: list[PoolScene], pixels: np.ndarray, only: se
              if only is None or f"{s.family}/{kind}" in only]
     if not items:
         return {"cells": {}, "kinds": {}}
-    seen = vlm.answer([pixels[i] for i, *_ in items], [q for _, _, q, _ in items])
-    blind = vlm.answer([blank] * len(items), [q for _, _, q, _ in items])
+    questions = [q for _, _, q, _ in items]
+    seen = vlm.answer([pixels[i] for i, *_ in items], questions, batch_size=256)
+    blind = vlm.answer([blank] * len(items), questions, batch_size=256)
     by_cell: dict[str, list[tuple[bool, bool, float]]] = defaultdict(list)
     by_kind: dict[str, list[tuple[bool, bool, float]]] = defaultdict(list)
     for (i, kind, _, answer), got, control in zip(items, seen, blind, strict=True):
@@ -151,7 +165,8 @@ def evaluate(vlm: TinyVLM, scenes: list[PoolScene], pixels: np.ndarray, only: se
     def summary(groups: dict[str, list[tuple[bool, bool, float]]]) -> dict[str, dict[str, float]]:
         return {
             key: {"n": len(v), "accuracy": float(np.mean([o[0] for o in v])),
-                  "blank": float(np.mean([o[1] for o in v])), "chance": float(np.mean([o[2] for o in v]))}
+                  "blank": float(np.mean([o[1] for o in v])), "chance": float(np.mean([o[2] for o in v])),
+                  "z": paired_z(v)}
             for key, v in sorted(groups.items())
         }
 
@@ -183,28 +198,79 @@ def chance(scenes: list[PoolScene]) -> dict[str, float]:
     return {k: float(np.mean(v)) for k, v in sorted(cells.items())}
 
 
+def paired_z(outcomes: list[tuple[bool, bool, float]]) -> float:
+    """McNemar's z for (with image, blank image) outcomes on the same questions: (gained - lost) / sqrt(both)."""
+    gained = sum(seen and not blind for seen, blind, _ in outcomes)
+    lost = sum(blind and not seen for seen, blind, _ in outcomes)
+    return (gained - lost) / math.sqrt(gained + lost) if gained + lost else 0.0
+
+
 def skills(report: dict) -> dict[str, dict[str, float]]:
-    """The (family, kind) pairs a judge answers clearly better with the image than without."""
-    return {k: v for k, v in report["kinds"].items() if v["accuracy"] >= v["blank"] + GATE_MARGIN}
+    """The (family, kind) pairs a judge answers clearly better with the image than without, and than guessing.
+
+    Clearly: at least GATE_MARGIN above both the blank-image control and chance (a judge that beats a blank
+    image's non-answers but not a guess would mostly vote wrong, discarding valid samples), and significantly
+    above the blank (GATE_Z), since with a hundred kinds on a few dozen questions each some would pass by luck.
+    """
+    return {k: v for k, v in report["kinds"].items()
+            if v["accuracy"] >= max(v["blank"], v.get("chance", 0.0)) + GATE_MARGIN and v.get("z", 0.0) >= GATE_Z}
 
 
-def _train_judge(job: tuple[str, int, Path, Path]) -> dict:
+@dataclass(frozen=True)
+class TrainPlan:
+    """How each judge trains: a step count (reproducible) or a wall-clock budget, batch, lr, device, size."""
+
+    steps: int | None = 6500
+    seconds: float | None = None
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup: int = 50
+    device: str = "cpu"
+    size: str = "S"
+
+
+# Model sizes from docs/NANO.md (S is what ships; M needs about 4x the samples, so a GPU).
+SIZES_BY_NAME: dict[str, dict[str, int]] = {
+    "S": {},
+    "M": {"vision_hidden": 64, "text_hidden": 128, "text_layers": 3},
+}
+
+
+def judge_spec(name: str, size: str = "S") -> VLMSpec:
+    return JUDGES[name].model_copy(update=SIZES_BY_NAME[size])
+
+
+def _train_judge(job: tuple[str, TrainPlan, Path, Path]) -> dict:
     """Train, evaluate and save one judge from a pool written by `train_committee` (runs in its own process)."""
-    name, steps, work, out = job
+    name, plan, work, out = job
     torch.set_num_threads(1)
-    spec = JUDGES[name]
+    spec = judge_spec(name, plan.size)
     scenes = _read_scenes(work / "pool.json")
     held_out = _read_scenes(work / "held_out.json")
     pixels = np.load(work / f"pool-{spec.image_size}.npy", mmap_mode="r")
     held_pixels = np.load(work / f"held_out-{spec.image_size}.npy")
     started = time.time()
-    vlm = TinyVLM.build(spec, corpus(scenes))
+    vlm = TinyVLM.build(spec, corpus(scenes)).to(plan.device)
     log = _file_logger(work / f"{name}.log")
-    stats = train(vlm, batches(scenes, pixels, spec.seed), steps=steps, log=log)
+    stats = train(vlm, batches(scenes, pixels, spec.seed, plan.batch_size), steps=plan.steps, seconds=plan.seconds,
+                  lr=plan.lr, warmup=plan.warmup, log=log)
     report = assess(vlm, held_out, held_pixels)
+    vlm.to("cpu")
     report.update(train=stats, parameters=vlm.parameter_count(), seconds=round(time.time() - started, 1),
-                  steps=steps, spec=spec.model_dump())
+                  steps=int(stats["steps"]), batch_size=plan.batch_size, lr=plan.lr, device=plan.device,
+                  spec=spec.model_dump())
     vlm.save(out / name)
+    (out / name / SKILLS_FILE).write_text(json.dumps(report, indent=1))
+    return report
+
+
+def _assess_judge(job: tuple[str, Path, Path]) -> dict:
+    name, work, out = job
+    torch.set_num_threads(1)
+    vlm = TinyVLM.load(out / name)
+    held_out = _read_scenes(work / "held_out.json")
+    report = json.loads((out / name / SKILLS_FILE).read_text())
+    report.update(assess(vlm, held_out, np.load(work / f"held_out-{vlm.spec.image_size}.npy")))
     (out / name / SKILLS_FILE).write_text(json.dumps(report, indent=1))
     return report
 
@@ -225,17 +291,9 @@ def _read_scenes(path: Path) -> list[PoolScene]:
     return [PoolScene(f, d, [tuple(q) for q in qs]) for f, d, qs in json.loads(path.read_text())]
 
 
-def train_committee(
-    out: Path = BUILTIN_DIR,
-    work: Path = Path(".cache/committee"),
-    pool_size: int = 14000,
-    eval_size: int = 2700,
-    steps: dict[str, int] | None = None,
-    seed: int = 0,
-    workers: int = 2,
-    log: Callable[[str], None] = print,
-) -> dict:
-    """Render the pool, train the judges in parallel processes, evaluate, gate, and write weights + skills."""
+def render_pools(work: Path, pool_size: int = 14000, eval_size: int = 2700, seed: int = 0, workers: int = 2,
+                 log: Callable[[str], None] = print) -> None:
+    """Render the training pool (taught families) and the held-out pool (every family) into `work`."""
     work.mkdir(parents=True, exist_ok=True)
     for name, size, offset, families in (("pool", pool_size, 0, TAUGHT_FAMILIES),
                                          ("held_out", eval_size, 10_000, tuple(FAMILIES))):
@@ -244,21 +302,55 @@ def train_committee(
         _write_scenes(work / f"{name}.json", scenes)
         for px_size, array in pixels.items():
             np.save(work / f"{name}-{px_size}.npy", array)
-    return train_judges(work, out, steps, workers, log)
 
 
-def train_judges(work: Path, out: Path = BUILTIN_DIR, steps: dict[str, int] | None = None, workers: int = 2,
+def train_committee(
+    out: Path = BUILTIN_DIR,
+    work: Path = Path(".cache/committee"),
+    pool_size: int = 14000,
+    eval_size: int = 2700,
+    plan: TrainPlan = TrainPlan(),
+    seed: int = 0,
+    workers: int = 2,
+    log: Callable[[str], None] = print,
+) -> dict:
+    """Render the pools, train the judges in parallel processes, evaluate, gate, and write weights + skills."""
+    render_pools(work, pool_size, eval_size, seed, workers, log)
+    return train_judges(work, out, plan, workers, log)
+
+
+def train_judges(work: Path, out: Path = BUILTIN_DIR, plan: TrainPlan = TrainPlan(), workers: int = 2,
                  log: Callable[[str], None] = print, names: list[str] | None = None) -> dict:
-    """Train, gate and save judges (all, or `names`) from a rendered pool in `work` (see `train_committee`)."""
+    """Train, gate and save judges (all, or `names`) from the pools in `work` (see `render_pools`)."""
+    missing = [f for f in ("pool.json", "held_out.json") if not (work / f).exists()]
+    if missing:
+        raise FileNotFoundError(f"no rendered pool in {work} (missing {', '.join(missing)}): render it first")
     names = names or list(JUDGES)
-    steps = steps or dict.fromkeys(JUDGES, 6500)
     out.mkdir(parents=True, exist_ok=True)
     held_out = _read_scenes(work / "held_out.json")
-    jobs = [(name, steps[name], work, out) for name in names]
-    log(f"training {', '.join(names)} ({workers} at a time; progress in {work}/<judge>.log)")
+    jobs = [(name, plan, work, out) for name in names]
+    budget = f"{plan.steps} steps" if plan.steps is not None else f"{plan.seconds:.0f} s"
+    log(f"training {', '.join(names)} ({budget} of {plan.batch_size} on {plan.device}, {workers} at a time; "
+        f"progress in {work}/<judge>.log)")
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         reports = dict(zip(names, pool.map(_train_judge, jobs, chunksize=1), strict=True))
-    for name in JUDGES:  # judges not retrained keep their reports
+    return _write_committee(out, held_out, reports)
+
+
+def assess_judges(work: Path, out: Path = BUILTIN_DIR, workers: int = 2,
+                  log: Callable[[str], None] = print) -> dict:
+    """Measure and gate the judges saved in `out` again on the held-out pool in `work` (their training stays)."""
+    names = [name for name in JUDGES if (out / name / SKILLS_FILE).exists()]
+    if not (work / "held_out.json").exists() or not names:
+        raise FileNotFoundError(f"need a held-out pool in {work} and saved judges in {out}")
+    log(f"assessing {', '.join(names)} on {work}/held_out.json")
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        reports = dict(zip(names, pool.map(_assess_judge, [(n, work, out) for n in names], chunksize=1), strict=True))
+    return _write_committee(out, _read_scenes(work / "held_out.json"), reports)
+
+
+def _write_committee(out: Path, held_out: list[PoolScene], reports: dict[str, dict]) -> dict:
+    for name in JUDGES:  # judges not (re)measured keep their reports
         if name not in reports and (out / name / SKILLS_FILE).exists():
             reports[name] = json.loads((out / name / SKILLS_FILE).read_text())
     results = {"chance": chance(held_out), "judges": {n: reports[n] for n in JUDGES if n in reports}}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -136,22 +135,25 @@ def _new_model(config: LlavaConfig) -> LlavaForConditionalGeneration:
     return LlavaForConditionalGeneration(config).float()
 
 
-def pixel_tensor(pixels: Sequence[np.ndarray]) -> torch.Tensor:
-    """Float (B, 3, H, W) pixel_values in [-1, 1] from uint8 (H, W, 3) arrays: uint8 / 127.5 - 1."""
-    batch = torch.from_numpy(np.stack(pixels)).permute(0, 3, 1, 2)
-    return batch.float() / 127.5 - 1.0
+def pixel_tensor(pixels: Sequence[np.ndarray] | torch.Tensor, device: str | torch.device = "cpu") -> torch.Tensor:
+    """Float (B, 3, H, W) pixel_values in [-1, 1] from uint8 (H, W, 3) arrays: uint8 / 127.5 - 1.
+
+    The uint8 batch moves to `device` first, so the float conversion runs (and the copy is 4x smaller) there.
+    """
+    batch = pixels if isinstance(pixels, torch.Tensor) else torch.from_numpy(np.stack(pixels))
+    return batch.to(device).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
 def _left_pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """input_ids, attention_mask and position_ids (cumsum(mask) - 1) for left-padded rows."""
-    width = max(len(row) for row in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-        mask[i, width - len(row) :] = 1
-    positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    return ids, mask, positions
+    lengths = np.fromiter((len(row) for row in rows), dtype=np.int64, count=len(rows))
+    width = int(lengths.max())
+    mask = np.arange(width)[None, :] >= (width - lengths)[:, None]
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    ids[mask] = np.fromiter((t for row in rows for t in row), dtype=np.int64, count=int(lengths.sum()))
+    mask_tensor = torch.from_numpy(mask.astype(np.int64))
+    positions = (mask_tensor.cumsum(-1) - 1).clamp(min=0)
+    return torch.from_numpy(ids), mask_tensor, positions
 
 
 class TinyVLM:
@@ -199,6 +201,15 @@ class TinyVLM:
         model = _new_model(config)
         load_model(model, str(path / _FILES["weights"]))
         return cls(model.eval(), tokenizer, spec)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def to(self, device: str | torch.device) -> TinyVLM:
+        """Move the model (e.g. to "cuda" for training); inputs follow the model."""
+        self.model.to(device)
+        return self
 
     def parameter_count(self) -> int:
         """Number of distinct parameters (tied embeddings counted once)."""
@@ -252,13 +263,13 @@ class TinyVLM:
         generated: list[list[int]] = [[] for _ in prompts]
         for start in range(0, len(order), batch_size):
             chunk = order[start : start + batch_size]
-            pixels = pixel_tensor([self.pixels(images[i]) for i in chunk])
+            pixels = pixel_tensor([self.pixels(images[i]) for i in chunk], self.device)
             for i, ids in zip(chunk, self._greedy([prompts[i] for i in chunk], pixels), strict=True):
                 generated[i] = ids
         return generated
 
     def _greedy(self, prompts: list[list[int]], pixels: torch.Tensor) -> list[list[int]]:
-        ids, mask, positions = _left_pad(prompts, self.pad_id)
+        ids, mask, positions = (t.to(self.device) for t in _left_pad(prompts, self.pad_id))
         out = self.model(
             input_ids=ids,
             pixel_values=pixels,
@@ -268,15 +279,16 @@ class TinyVLM:
             logits_to_keep=1,
         )
         generated: list[list[int]] = [[] for _ in prompts]
-        done = torch.zeros(len(prompts), dtype=torch.bool)
+        done = [False] * len(prompts)
         next_pos = positions[:, -1:] + 1
         for step in range(self.spec.max_answer_tokens):
             token = out.logits[:, -1].argmax(-1)
-            for i in torch.nonzero(~done).flatten().tolist():
-                if token[i] != self.eos_id:
-                    generated[i].append(int(token[i]))
-            done |= token == self.eos_id
-            if bool(done.all()) or step + 1 == self.spec.max_answer_tokens:
+            for i, value in enumerate(token.tolist()):
+                if not done[i]:
+                    done[i] = value == self.eos_id
+                    if not done[i]:
+                        generated[i].append(value)
+            if all(done) or step + 1 == self.spec.max_answer_tokens:
                 break
             mask = torch.cat([mask, torch.ones_like(mask[:, :1])], dim=1)
             out = self.model(
@@ -298,24 +310,25 @@ class TinyVLM:
             target_lengths.append(len(target))
         ids, mask, positions = _left_pad(rows, self.pad_id)
         width = max(target_lengths)  # left padding right-aligns every target
-        labels = torch.full((len(rows), width), _IGNORE, dtype=torch.long)
-        for i, n in enumerate(target_lengths):
-            labels[i, width - n :] = ids[i, ids.shape[1] - n :]
-        pixels = pixel_tensor([self.pixels(p) for p, _, _ in batch])
+        labels = ids[:, ids.shape[1] - width :].clone()
+        outside = torch.arange(width)[None, :] < width - torch.tensor(target_lengths)[:, None]
+        labels[outside] = _IGNORE
+        pixels = torch.from_numpy(np.stack([self.pixels(p) for p, _, _ in batch]))
         return {
             "input_ids": ids,
             "attention_mask": mask,
             "position_ids": positions,
-            "pixel_values": pixels,
+            "pixels": pixels,
             "labels": labels,
         }
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Mean cross-entropy over target tokens (teacher forcing); logits only where targets are predicted."""
+        batch = {key: value.to(self.device, non_blocking=True) for key, value in batch.items()}
         labels = batch["labels"]
         out = self.model(
             input_ids=batch["input_ids"],
-            pixel_values=batch["pixel_values"],
+            pixel_values=pixel_tensor(batch["pixels"], self.device),
             attention_mask=batch["attention_mask"],
             position_ids=batch["position_ids"],
             use_cache=False,
@@ -327,52 +340,72 @@ class TinyVLM:
 
 def lr_factor(step: int, steps: int, warmup: int, floor: float = 0.1) -> float:
     """Linear warmup to 1, then cosine decay to `floor` at the last step."""
+    return _lr_factor(step, warmup, (step - warmup) / max(1, steps - warmup - 1), floor)
+
+
+def _lr_factor(step: int, warmup: int, progress: float, floor: float = 0.1) -> float:
+    """Linear warmup over `warmup` steps, then cosine decay to `floor` as `progress` goes from 0 to 1."""
     if step < warmup:
         return (step + 1) / warmup
-    progress = (step - warmup) / max(1, steps - warmup - 1)
-    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
 
 
 def train(
     vlm: TinyVLM,
     batches: Iterator[list[tuple[np.ndarray, str, str]]],
-    steps: int,
+    steps: int | None = None,
     lr: float = 1e-3,
     warmup: int = 50,
     log_every: int = 100,
     log: Callable[[str], None] | None = None,
+    seconds: float | None = None,
 ) -> dict[str, float]:
-    """Step-based AdamW training on (pixels, question, answer) batches; returns final loss and throughput.
+    """AdamW training on (pixels, question, answer) batches for `steps`, or for `seconds` of wall clock.
 
-    Threads are the caller's choice (`torch.set_num_threads`); the NANO figures are for one thread.
+    With `seconds` the cosine schedule follows elapsed time (as in docs/NANO.md) and the steps taken are reported,
+    so a run can be repeated step for step with `steps`. The model trains on its device (see `TinyVLM.to`);
+    CPU threads are the caller's choice (`torch.set_num_threads`); the NANO figures are for one thread.
     """
+    if (steps is None) == (seconds is None):
+        raise ValueError("give exactly one of steps and seconds")
     model = vlm.model
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lr_factor(s, steps, warmup))
-    samples, recent, started = 0, deque(maxlen=max(1, log_every)), time.perf_counter()
-    for step in range(steps):
+    samples, step, started = 0, 0, time.perf_counter()
+    window = max(1, log_every)
+    window_loss, window_steps, final = torch.zeros((), device=vlm.device), 0, float("nan")
+
+    def progress() -> float:
+        if seconds is not None:
+            return (time.perf_counter() - started) / seconds
+        return (step - warmup) / max(1, steps - warmup - 1)
+
+    while (step < steps) if steps is not None else (time.perf_counter() - started < seconds):
+        for group in optimizer.param_groups:
+            group["lr"] = lr * _lr_factor(step, warmup, progress())
         items = next(batches)
         loss = vlm.loss(vlm.collate(items))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-        schedule.step()
+        step += 1
         samples += len(items)
-        recent.append(loss.item())
-        if log is not None and log_every > 0 and (step + 1) % log_every == 0:
-            rate = samples / (time.perf_counter() - started)
-            log(
-                f"step {step + 1}/{steps} loss {sum(recent) / len(recent):.4f} lr {schedule.get_last_lr()[0]:.2e} "
-                f"{rate:.0f} samples/s"
-            )
+        window_loss += loss.detach()
+        window_steps += 1
+        if window_steps == window:  # the loss is read (a device sync) once per window, not every step
+            final, window_loss, window_steps = (window_loss / window).item(), window_loss.zero_(), 0
+            if log is not None and log_every > 0:
+                rate = samples / (time.perf_counter() - started)
+                log(f"step {step} loss {final:.4f} lr {optimizer.param_groups[0]['lr']:.2e} {rate:.0f} samples/s")
+    if window_steps:
+        final = (window_loss / window_steps).item()
     model.eval()
-    seconds = time.perf_counter() - started
+    elapsed = time.perf_counter() - started
     return {
-        "steps": float(steps),
+        "steps": float(step),
         "samples": float(samples),
-        "seconds": seconds,
-        "samples_per_s": samples / seconds if seconds > 0 else 0.0,
-        "final_loss": sum(recent) / len(recent) if recent else float("nan"),
+        "seconds": elapsed,
+        "samples_per_s": samples / elapsed if elapsed > 0 else 0.0,
+        "final_loss": final,
     }
