@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -123,7 +125,7 @@ class Received:
 
     method: str
     path: str
-    headers: dict[str, str]
+    headers: httpx.Headers  # case-insensitive, as HTTP header names are
     body: bytes
     time: float  # time.monotonic() at arrival
     status: int
@@ -182,7 +184,7 @@ class ScriptedServer:
         self._httpd.server_close()
         self._thread.join()
 
-    def _next(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Reply:
+    def _next(self, method: str, path: str, headers: httpx.Headers, body: bytes) -> Reply:
         with self._lock:
             queue = self._scripts.get(path)
             reply = queue.pop(0) if queue else (self.responder and self.responder(path, body)) or self.default
@@ -204,7 +206,7 @@ class ScriptedServer:
             def _serve(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 path = urlsplit(self.path).path
-                reply = server._next(self.command, path, dict(self.headers), body)
+                reply = server._next(self.command, path, httpx.Headers(list(self.headers.items())), body)
                 try:
                     server._stop.wait(reply.delay)
                 finally:  # counted as done before the reply leaves, so the peak never exceeds the client's

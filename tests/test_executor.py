@@ -20,9 +20,9 @@ from cadsynth.executor import (
     RateLimited,
     Retryable,
     RunAborted,
-    ShardedHttpClient,
     classify_exception,
     classify_http,
+    pooled_http_client,
 )
 
 
@@ -360,19 +360,23 @@ def test_run_cpu_uses_a_child_process_and_run_thread_a_worker_thread():
     assert executor._processes is None and executor._threads is None  # closed on exit
 
 
-def test_sharded_http_client_keeps_every_request_in_flight_in_small_pools():
-    """64 requests at once through 4 clients of 16 connections: none waits for a connection, all succeed."""
-    server = ScriptedServer(default=Reply(200, {"ok": True}, delay=0.3))
-    client = ShardedHttpClient(64, timeout_s=10)
+def test_pooled_http_client_keeps_every_request_in_flight_and_maps_timeouts_to_httpx():
+    """64 requests at once: none waits for a connection, all succeed; a reply slower than the timeout is an httpx
+    timeout (what the endpoint pools classify), not an aiohttp error."""
+    server = ScriptedServer(default=Reply(200, {"ok": True}, delay=0.3),
+                            script={"/v1/late": [Reply(200, {"late": True}, delay=3.0)]})
+    client = pooled_http_client(64, timeout_s=1.0)
 
-    async def send_all() -> list[httpx.Response]:
+    async def send_all() -> tuple[BaseException | httpx.Response, list[httpx.Response]]:
         try:
-            return await asyncio.gather(*(client.post(f"{url}/v1/x", json={"i": i}, headers={}) for i in range(64)))
+            replies = await asyncio.gather(*(client.post(f"{url}/v1/x", json={"i": i}, headers={}) for i in range(64)))
+            late = await asyncio.gather(client.post(f"{url}/v1/late", json={}, headers={}), return_exceptions=True)
+            return late[0], replies
         finally:
             await client.aclose()
 
     with server as url:
-        responses = asyncio.run(send_all())
-    assert len(client._clients) == 4
-    assert all(r.status_code == 200 for r in responses)
+        late, responses = asyncio.run(send_all())
+    assert isinstance(late, httpx.TimeoutException)
+    assert all(r.status_code == 200 and r.json() == {"ok": True} for r in responses)
     assert server.peak_in_flight == 64

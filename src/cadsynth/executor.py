@@ -20,7 +20,9 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol, TypeVar
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 from cadsynth.config import EndpointPolicy, ExecutorConfig
 
@@ -366,42 +368,33 @@ class HttpClient(Protocol):
     async def aclose(self) -> None: ...
 
 
-HTTP_CONNECTIONS_PER_CLIENT = 16
+class _AiohttpTransport(AiohttpTransport):
+    """httpx-aiohttp's transport, with the two connection failures it maps to a misleading httpx error named
+    as httpx names them: a refused connection is a ConnectError (not a ConnectTimeout), a server that closes
+    without replying a RemoteProtocolError."""
 
-
-class ShardedHttpClient:
-    """An ``HttpClient`` made of httpx clients of at most 16 connections each; a request goes to the least busy.
-
-    httpcore 1.x scans its whole pool, and for each idle connection the whole pool again, on every request
-    and reply: one pool of 64 connections cost 12-16 ms of CPU per request (about 2 ms in pools of 16), so
-    64 requests of 250 ms each got under a quarter of their limit on 2 cores. Shards keep each scan small.
-    The shards share one TLS context: building one (loading the CA bundle) costs about 70 ms of CPU."""
-
-    def __init__(self, connections: int, timeout_s: float) -> None:
-        shards = -(-connections // HTTP_CONNECTIONS_PER_CLIENT)
-        per_shard = -(-connections // shards)
-        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        tls = httpx.create_ssl_context()
-        self._clients = [httpx.AsyncClient(timeout=timeout_s, limits=limits, verify=tls) for _ in range(shards)]
-        self._busy = [0] * shards  # requests in flight per client
-
-    async def _send(self, method: str, url: str, **options: Any) -> httpx.Response:
-        shard = self._busy.index(min(self._busy))
-        self._busy[shard] += 1
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
-            return await self._clients[shard].request(method, url, **options)
-        finally:
-            self._busy[shard] -= 1
+            return await super().handle_async_request(request)
+        except httpx.ConnectTimeout as error:
+            cause = error.__cause__
+            if isinstance(cause, aiohttp.ServerDisconnectedError):
+                raise httpx.RemoteProtocolError(str(cause), request=request) from cause
+            if isinstance(cause, aiohttp.ClientConnectorError) and not isinstance(cause, aiohttp.ServerTimeoutError):
+                raise httpx.ConnectError(str(cause), request=request) from cause
+            raise
 
-    async def post(self, url: str, *, json: Any, headers: dict[str, str]) -> httpx.Response:
-        return await self._send("POST", url, json=json, headers=headers)
 
-    async def get(self, url: str) -> httpx.Response:
-        return await self._send("GET", url)
+def pooled_http_client(connections: int | None, timeout_s: float | None) -> httpx.AsyncClient:
+    """An httpx client whose connections are aiohttp's (``httpx-aiohttp``, the transport the OpenAI SDK offers).
 
-    async def aclose(self) -> None:
-        for client in self._clients:
-            await client.aclose()
+    httpx's own pool (httpcore 1.x) scans every connection on every request and reply: 64 connections cost
+    12-16 ms of CPU per request, and still about 2 ms when sharded over pools of 16. aiohttp's connector keeps
+    requests at about 1 ms, so 64 requests of 250 ms each reach over 90% of their limit on 2 cores. Requests,
+    responses, timeouts and errors stay httpx's (aiohttp's errors are mapped to httpx's). `connections` None:
+    no limit here (the endpoint pools bound concurrency)."""
+    limits = httpx.Limits(max_connections=connections or 0, max_keepalive_connections=connections)
+    return httpx.AsyncClient(timeout=timeout_s, transport=_AiohttpTransport(limits=limits))
 
 
 class Executor:
@@ -449,10 +442,10 @@ class Executor:
         return await asyncio.get_running_loop().run_in_executor(self._threads, fn, *args)
 
     def http_client(self, policy: EndpointPolicy) -> HttpClient:
-        """The HTTP client for one endpoint's requests: httpx in this process (a cluster executor sends elsewhere).
+        """The HTTP client for one endpoint's requests, in this process (a cluster executor sends elsewhere).
 
         Only the bytes go through it: limits, retries and the breaker stay in the endpoint's pool."""
-        return ShardedHttpClient(policy.max_concurrency, policy.timeout_s)
+        return pooled_http_client(policy.max_concurrency, policy.timeout_s)
 
     def local_judge(self, name: str, weights: str) -> Any:
         """A judge backed by an in-process tiny VLM (an executor for a cluster may place it elsewhere)."""

@@ -15,7 +15,7 @@ from ray.actor import ActorHandle
 from ray.exceptions import RayActorError
 
 from cadsynth.distributed.refs import result
-from cadsynth.executor import Retryable
+from cadsynth.executor import Retryable, pooled_http_client
 
 _DECODED = {"content-encoding", "content-length", "transfer-encoding"}  # the content is sent on decoded
 
@@ -36,7 +36,7 @@ class HttpActor:
     lost with the actor fails as Retryable: the pool sends it again (to the next actor) while this one restarts."""
 
     def __init__(self) -> None:
-        self._client = httpx.AsyncClient(limits=httpx.Limits(max_connections=None, max_keepalive_connections=100))
+        self._client = pooled_http_client(None, None)
 
     async def send(self, method: str, url: str, timeout: float, payload: Any, headers: dict[str, str] | None) -> Sent:
         try:
