@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from cadsynth.cli import app
@@ -105,6 +106,9 @@ def test_train_assess_and_cli(pools, tmp_path):
     assert result.exit_code == 2 and "not both" in result.output
     result = runner.invoke(app, ["local", "train", "--no-render", "--judge", "judge-z"])
     assert result.exit_code == 2 and "unknown judge judge-z" in result.output
+    if not torch.cuda.is_available():
+        result = runner.invoke(app, ["local", "train", "--no-render", "--work", str(pools), "--device", "cuda"])
+        assert result.exit_code == 2 and "no CUDA device" in result.output
     result = runner.invoke(app, ["local", "assess", "--work", str(empty), "--out", str(out)])
     assert result.exit_code == 2 and "held-out pool" in result.output
 
